@@ -37,8 +37,7 @@ def _batched(fn: Any, texts: list[str], dim: int) -> np.ndarray:
     if not texts:
         return np.zeros((0, dim), dtype=np.float32)
     parts = [
-        np.asarray(fn(texts[i : i + BATCH]), dtype=np.float32)
-        for i in range(0, len(texts), BATCH)
+        np.asarray(fn(texts[i : i + BATCH]), dtype=np.float32) for i in range(0, len(texts), BATCH)
     ]
     return np.vstack(parts)
 
@@ -126,7 +125,9 @@ def _local_model_path(name: str) -> Path | None:
         try:
             module = importlib.import_module(PACKAGED_MODELS[name])
         except ImportError as exc:
-            raise EmbeddingError(f"model package {name!r} is not installed: pip install {name}") from exc
+            raise EmbeddingError(
+                f"model package {name!r} is not installed: pip install {name}"
+            ) from exc
         return Path(module.MODEL_DIR)
     path = Path(name).expanduser()
     if path.exists():
@@ -134,6 +135,15 @@ def _local_model_path(name: str) -> Path | None:
     if name.startswith((".", "/", "~")):
         raise EmbeddingError(f"embedding model path not found: {name}")
     return None
+
+
+BACKGROUND_FILE = Path(__file__).with_name("background.txt")
+
+
+def background_sentences() -> list[str]:
+    """Generic sentences whose mean similarity to a question is that question's baseline."""
+    lines = BACKGROUND_FILE.read_text(encoding="utf-8").split("\n")
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
 @lru_cache(maxsize=4)

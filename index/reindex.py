@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from index.articles import Article, Skipped, find_files, load_file
 from index.settings import Settings
-from index.store import Embedded, Manifest, Vectors
+from index.store import Embedded, Manifest, Vectors, background_vectors
 
 logger = logging.getLogger(__name__)
 
@@ -211,6 +211,7 @@ def _write(
             batch, pending_chunks = [], 0
     if batch:
         _flush(manifest, vectors, embedder, batch, report, progress)
+    background_vectors(manifest, embedder)  # so the first question does not pay for it
     progress.finish()
 
 

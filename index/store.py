@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, value BLOB);
 CREATE TABLE IF NOT EXISTS files (
     root TEXT, key TEXT, raw_hash TEXT, article_ids TEXT, PRIMARY KEY (root, key));
 CREATE TABLE IF NOT EXISTS articles (
@@ -105,6 +106,14 @@ class Manifest:
 
     def set_meta(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def get_vectors(self, key: str) -> np.ndarray | None:
+        row = self.db.execute("SELECT value FROM blobs WHERE key = ?", (key,)).fetchone()
+        return None if row is None else np.frombuffer(row[0], dtype=np.float32)
+
+    def set_vectors(self, key: str, value: np.ndarray) -> None:
+        data = np.ascontiguousarray(value, dtype=np.float32).tobytes()
+        self.db.execute("INSERT OR REPLACE INTO blobs VALUES (?, ?)", (key, data))
 
     # files and articles
     def file_hashes(self, root: str) -> dict[str, tuple[str, list[str]]]:
@@ -296,7 +305,9 @@ class Vectors:
                     "(try again shortly)"
                 ) from exc
         self.settings.store_dir.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(self.settings.store_dir), settings=chroma_settings)
+        return chromadb.PersistentClient(
+            path=str(self.settings.store_dir), settings=chroma_settings
+        )
 
     def collection(self) -> Any:
         if self._collection is None:
@@ -370,6 +381,19 @@ class Vectors:
         ids = res["ids"][0]
         dists = res["distances"][0] if res.get("distances") else [1.0] * len(ids)
         return [(cid, 1.0 - float(d)) for cid, d in zip(ids, dists, strict=True)]
+
+
+def background_vectors(manifest: Manifest, embedder: Any) -> np.ndarray:
+    """The background sentences' vectors for this model, embedded once and kept in the manifest."""
+    from index.embedding import background_sentences
+
+    key = f"background:{embedder.name}"
+    cached = manifest.get_vectors(key)
+    if cached is not None and cached.size % embedder.dim == 0 and cached.size:
+        return cached.reshape(-1, embedder.dim)
+    vecs = embedder.passages(background_sentences())
+    manifest.set_vectors(key, vecs)
+    return vecs
 
 
 def open_manifest(settings: Settings, create: bool = False) -> Manifest | None:

@@ -1,0 +1,221 @@
+"""Answerer: retrieve -> evidence sentences -> (generate) -> Answer with citations.
+
+The default answer is extractive: it quotes, verbatim, the sentences of the retrieved passages
+that best answer the question, each with an [n] marker and a citation. A generator (a language
+model, later) slots in through the ``Generator`` protocol; whatever it writes, citations come from
+the same evidence, and any failure falls back to the extractive answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.retrieve import Passage, Retriever
+from index.settings import Settings
+from index.text import match_tokens, script_of
+
+logger = logging.getLogger(__name__)
+
+# The one refusal sentence: code, prompts (as $refusal) and tests all use this constant.
+REFUSAL = "I couldn't find this in the indexed articles."
+
+# Word-overlap bonus, when question and sentence share a script. Cosines of e5 are compressed
+# into a narrow band, so a small weight already reorders sentences that name the asked thing.
+OVERLAP_WEIGHT = 0.06
+# A second quote must come close to the best one, from a different sentence.
+SECOND_QUOTE_MARGIN = 0.015
+
+_STOPWORDS = set(
+    """a an the is are was were be been of in on at to for from by with and or but what when
+    where who whom which why how did does do will would can could should about into than that
+    this these those it its they them their there as not no yes please tell me i you he she we
+    في من على الى إلى عن ما ماذا متى اين أين من هل كيف لماذا كم التي الذي الذين هذا هذه ذلك تلك
+    هو هي هم ان أن إن او أو ثم قد لا لم لن كان كانت مع عند""".split()
+)
+_STOP_NORMALISED = {t for w in _STOPWORDS for t in match_tokens(w)}
+
+_FOLLOWUP_START = re.compile(
+    r"^\s*(and|but|so|also|what about|how about|and what|then|"
+    r"و|ف|ماذا عن|وماذا|و?ما هو|وأين|ومتى|وكيف|ومن)\b",
+    re.IGNORECASE,
+)
+_PRONOUN = re.compile(
+    r"\b(it|its|they|them|their|he|she|him|her|that|this|those|these|there|then)\b|"
+    r"(^|\s)(هو|هي|هم|ذلك|هذا|هذه|تلك|هناك|عنه|عنها|فيه|فيها)(\s|$|[؟?])",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One quoted sentence and where it comes from."""
+
+    n: int
+    article_id: str
+    title: str | None
+    source: str | None
+    url: str | None
+    published: str | None
+    quote: str
+    passage: str
+    score: float
+    path: str | None = None  # where the article was read from, for display when untitled
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "n": self.n,
+            "article_id": self.article_id,
+            "title": self.title,
+            "source": self.source,
+            "url": self.url,
+            "published": self.published,
+            "quote": self.quote,
+            "passage": self.passage,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the bot says: the text with [n] markers, its citations, and whether it refused."""
+
+    question: str
+    text: str
+    refused: bool
+    mode: str  # "extractive" or "llm"
+    citations: tuple[Citation, ...] = ()
+    passages: tuple[Passage, ...] = field(default=(), repr=False)
+    rewritten: str | None = None  # the standalone question a follow-up became
+    notice: str | None = None  # e.g. why generation fell back to extractive
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "refused": self.refused,
+            "mode": self.mode,
+            "citations": [c.as_json() for c in self.citations],
+        }
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    answer: Answer
+
+
+class Generator(Protocol):
+    """A language model that writes an answer from numbered evidence (see bot/llm.py)."""
+
+    def generate(self, question: str, citations: Sequence[Citation]) -> str: ...
+
+
+def is_followup(question: str) -> bool:
+    """A short question that leans on the previous turn ("and where will it be held?")."""
+    words = question.split()
+    if len(words) > 14:
+        return False
+    return bool(_FOLLOWUP_START.search(question) or _PRONOUN.search(question))
+
+
+def rewrite_followup(question: str, history: Sequence[Turn]) -> str | None:
+    """The follow-up made standalone with the previous question, or None if not a follow-up."""
+    if not history or not is_followup(question):
+        return None
+    previous = history[-1].answer.rewritten or history[-1].question
+    return f"{previous} {question}"
+
+
+def _overlap(question_tokens: set[str], sentence: str) -> float:
+    if not question_tokens:
+        return 0.0
+    tokens = set(match_tokens(sentence))
+    return len(question_tokens & tokens) / len(question_tokens)
+
+
+class Answerer:
+    """Answers questions over one index."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        retriever: Retriever | None = None,
+        generator: Generator | None = None,
+    ) -> None:
+        self.settings = settings
+        self.retriever = retriever or Retriever(settings)
+        self.generator = generator
+
+    def answer(self, question: str, history: Sequence[Turn] = (), k: int | None = None) -> Answer:
+        question = question.strip()
+        rewritten = rewrite_followup(question, history)
+        found = self.retriever.search(
+            rewritten or question, k, extra_query=question if rewritten else None
+        )
+        citations = self.evidence(question, found.passages, found.baseline)
+        if not citations:
+            return Answer(
+                question, REFUSAL, True, "extractive", (), tuple(found.passages), rewritten
+            )
+        text = "\n".join(f"{c.quote} [{c.n}]" for c in citations)
+        return Answer(
+            question, text, False, "extractive", citations, tuple(found.passages), rewritten
+        )
+
+    def threshold(self, question: str) -> float:
+        """How far above its background baseline a question's best sentence must score."""
+        if script_of(question) == "arabic":
+            return self.settings.min_relevance_ar
+        return self.settings.min_relevance_en
+
+    def evidence(
+        self, question: str, passages: Sequence[Passage], baseline: float
+    ) -> tuple[Citation, ...]:
+        """The sentences to quote, best first; empty when nothing is relevant enough."""
+        if not passages:
+            return ()
+        q_script = script_of(question)
+        q_tokens = {t for t in match_tokens(question) if t not in _STOP_NORMALISED}
+        scored: list[tuple[float, float, Passage, int]] = []
+        for p in passages:
+            same_script = script_of(p.chunk.text) == q_script
+            for i, cos in enumerate(p.sentence_scores):
+                bonus = OVERLAP_WEIGHT * _overlap(q_tokens, p.sentence(i)) if same_script else 0.0
+                scored.append((cos + bonus, cos, p, i))
+        if not scored:
+            return ()
+        scored.sort(key=lambda s: -s[0])
+        best_total = scored[0][0]
+        relevance = max(s[1] for s in scored) - baseline
+        if relevance < self.threshold(question):
+            logger.info("refusing: relevance %.3f < %.3f", relevance, self.threshold(question))
+            return ()
+        chosen: list[tuple[float, Passage, int]] = []
+        for total, _cos, p, i in scored:
+            if len(chosen) >= self.settings.max_quotes:
+                break
+            if chosen and total < best_total - SECOND_QUOTE_MARGIN:
+                break
+            quote = p.sentence(i)
+            if any(q.sentence(j) == quote for _, q, j in chosen):
+                continue
+            chosen.append((total, p, i))
+        return tuple(
+            Citation(
+                n=n,
+                article_id=p.chunk.article_id,
+                title=p.chunk.title,
+                source=p.chunk.source,
+                url=p.chunk.url,
+                published=p.chunk.published,
+                quote=p.sentence(i),
+                passage=p.chunk.text,
+                score=total,
+                path=p.chunk.path,
+            )
+            for n, (total, p, i) in enumerate(chosen, 1)
+        )
