@@ -53,6 +53,33 @@ class Settings(BaseSettings):
     max_quotes: int = Field(2, ge=1, le=5, description="Sentences quoted in an answer.")
     max_question_chars: int = Field(1000, ge=10, description="Longer questions are refused.")
 
+    llm_url: str | None = Field(
+        None,
+        description="OpenAI-compatible base URL (e.g. http://127.0.0.1:11434/v1 for Ollama); "
+        "set it (or llm_gguf) to generate answers; unset = extractive answers.",
+    )
+    llm_model: str = Field("default", description="Model name sent to the llm_url server.")
+    llm_api_key: SecretStr | None = Field(None, description="API key for the llm_url server.")
+    llm_gguf: Path | None = Field(
+        None,
+        description="A local GGUF model run in-process (extra [local]); llm_url wins if both.",
+    )
+    llm_timeout: float = Field(
+        60.0, gt=0, description="Seconds to wait for the model server's reply (or next token)."
+    )
+    llm_connect_timeout: float = Field(
+        5.0, gt=0, description="Seconds to wait for a connection to the model server."
+    )
+    llm_max_tokens: int = Field(300, ge=16, description="Longest generated answer, in tokens.")
+    llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
+    llm_excerpts: int = Field(
+        3, ge=1, le=10, description="Retrieved passages shown to the model as numbered excerpts."
+    )
+    llm_context: int = Field(4096, ge=512, description="Context window of the local GGUF model.")
+    llm_threads: int = Field(
+        0, ge=0, description="CPU threads for the local GGUF model; 0 = all cores."
+    )
+
     telegram_token: SecretStr | None = Field(None, description="Bot token from @BotFather.")
     telegram_api_url: str = Field(
         "https://api.telegram.org/bot", description="Bot API base URL (self-hosted or test)."
@@ -73,7 +100,7 @@ class Settings(BaseSettings):
             return [value]
         return value
 
-    @field_validator("chroma_url", mode="before")
+    @field_validator("chroma_url", "llm_url", "llm_gguf", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
