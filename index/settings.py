@@ -67,9 +67,6 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(
         60.0, gt=0, description="Seconds to wait for the model server's reply (or next token)."
     )
-    llm_connect_timeout: float = Field(
-        5.0, gt=0, description="Seconds to wait for a connection to the model server."
-    )
     llm_max_tokens: int = Field(300, ge=16, description="Longest generated answer, in tokens.")
     llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
     llm_excerpts: int = Field(
