@@ -212,14 +212,46 @@ def print_answer(answer: Any, as_json: bool) -> None:
         print(render.plain(answer))
 
 
-def cmd_ask(args: argparse.Namespace) -> int:
+def make_answerer(settings: Any) -> Any:
+    """A generating answerer when NEWSBOT_LLM_URL or NEWSBOT_LLM_GGUF is set, else extractive."""
+    if settings.llm_url or settings.llm_gguf:
+        from bot.generate import GeneratingAnswerer
+
+        return GeneratingAnswerer(settings)
     from bot.answer import Answerer
 
+    return Answerer(settings)
+
+
+def answer_and_print(answerer: Any, question: str, history: Any, as_json: bool) -> Any:
+    """Answer and print; a generated answer streams to a terminal, then shows checked."""
+    if as_json or not sys.stdout.isatty() or not hasattr(answerer, "stream"):
+        answer = answerer.answer(question, history)
+        print_answer(answer, as_json)
+        return answer
+    from rich.console import Console
+    from rich.live import Live
+    from rich.text import Text
+
+    from bot import render
+
+    streamed = Text(style="dim")
+    with Live(streamed, console=Console(), refresh_per_second=8, transient=True) as live:
+
+        def on_token(piece: str) -> None:
+            streamed.append(piece)
+            live.update(streamed)
+
+        answer = answerer.stream(question, history, None, on_token)
+    Console().print(render.styled(answer))  # the checked answer replaces the raw stream
+    return answer
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
     settings = load_settings(args, top_k=args.k)
     question = check_question(args.question, settings)
     ensure_index(settings)
-    answer = Answerer(settings).answer(question)
-    print_answer(answer, args.json)
+    answer_and_print(make_answerer(settings), question, (), args.json)
     return 0
 
 
@@ -249,11 +281,11 @@ def _lines(prompt: str) -> Any:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from bot.answer import Answerer, Turn
+    from bot.answer import Turn
 
     settings = load_settings(args, top_k=args.k)
     ensure_index(settings)
-    answerer = Answerer(settings)
+    answerer = make_answerer(settings)
     history: list[Turn] = []
     interactive = sys.stdin.isatty()
     if interactive:
@@ -275,10 +307,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
         except UsageError as exc:
             print(f"error: {exc}", file=sys.stderr)
             continue
-        answer = answerer.answer(question, history)
+        answer = answer_and_print(answerer, question, history, args.json)
         if answer.rewritten and args.verbose:
             print(f"(understood as: {answer.rewritten})", file=sys.stderr)
-        print_answer(answer, args.json)
         if not args.json:
             print()
         history.append(Turn(question, answer))
