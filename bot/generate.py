@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 _MARKER = re.compile(r"\[\s*([0-9٠-٩]+(?:\s*[,،]\s*[0-9٠-٩]+)*)\s*\]")
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")
 _SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([.,;:!?؟،؛])")
+_CLAIM_EDGE = " \t.,;:!?؟،؛"
 
 NOTICE_NO_CITATION = "the generated answer cited no excerpt; showing the quoted sentences instead"
 NOTICE_REFUSED = "the language model found no answer in the excerpts; showing the closest quotes"
@@ -108,7 +109,7 @@ class GeneratingAnswerer(Answerer):
         text, cited, invented = check_citations(raw, len(passages))
         if invented:
             logger.info("stripped %d citations to no excerpt", invented)
-        if not cited:
+        if not cited or not re.search(r"\w", _MARKER.sub("", text)):  # no claim, or only "[1]"
             notice = NOTICE_REFUSED if _is_refusal(raw) else NOTICE_NO_CITATION
             logger.info("falling back to extractive: %s", notice)
             return replace(extractive, notice=notice)
@@ -178,7 +179,7 @@ def claims_by_excerpt(text: str, cited: int) -> dict[int, list[str]]:
     last_end = 0
     last_claim = ""
     for match in re.finditer(r"\[(\d+)\]", text):
-        claim = text[last_end : match.start()].strip().split("\n")[-1].strip()
+        claim = text[last_end : match.start()].strip().split("\n")[-1].strip(_CLAIM_EDGE)
         claim = claim or last_claim  # [1][2]: both cite the same words
         m = int(match.group(1))
         if claim and 1 <= m <= cited:

@@ -119,11 +119,13 @@ class OpenAICompatible:
         return _checked(text)
 
     def _translate(self, exc: Exception) -> LLMError:
+        import httpx
         import openai
 
-        if isinstance(exc, openai.APITimeoutError):
+        # While a stream is read, httpx errors arrive untranslated by the openai client.
+        if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
             return LLMError(f"the language model did not answer within {self.timeout:g} s")
-        if isinstance(exc, openai.APIConnectionError):
+        if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
             return LLMError(f"could not reach the language model at {self.url}")
         if isinstance(exc, openai.APIStatusError):
             return LLMError(f"the language model server answered HTTP {exc.status_code}")
