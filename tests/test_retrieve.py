@@ -1,0 +1,145 @@
+"""Retrieval: Arabic-aware lexical matching, the lexical channel, score fusion, refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.answer import REFUSAL, Answerer
+from bot.retrieve import Retriever, Weights, fuse
+from index.settings import Settings
+from index.store import COMMON_TERM_MIN, Manifest
+from index.text import match_tokens, query_terms
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+# --- normalisation -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("مُحَمَّد", ["محمد"]),  # tashkeel
+        ("القــاهرة", ["قاهره"]),  # tatweel, ال, ة -> ه
+        ("أحمد إبراهيم آمال ٱلله", ["احمد", "ابراهيم", "امال", "له"]),  # alef forms
+        ("مستشفى", ["مستشفي"]),  # ى -> ي
+        ("مؤتمر رئيس", ["موتمر", "رييس"]),  # hamza carriers
+        ("٤٣٩٧٢ ۱۲", ["43972", "12"]),  # Arabic-Indic and Persian digits
+        ("والحرب بالمدينة للمدنيين", ["حرب", "مدينه", "مدنيين"]),  # prefixes
+        ("ومسؤولين", ["مسوولين"]),  # a one-letter conjunction on a long word is stripped
+        ("Israel's Gaza", ["israel", "gaza"]),  # English: lower-cased, possessive dropped
+    ],
+)
+def test_match_tokens_normalise(text: str, tokens: list[str]) -> None:
+    assert match_tokens(text) == tokens
+
+
+def test_query_terms_drop_stopwords_but_never_everything() -> None:
+    assert query_terms("When is the meeting?") == ["meeting"]
+    assert query_terms("متى سيعقد الاجتماع؟") == ["سيعقد", "اجتماع"]
+    # The one-letter prefix rule can guess wrong: a question asks for both forms.
+    assert set(query_terms("وزارة")) == {"زاره", "وزاره"}
+    assert set(query_terms("الوزارة")) == {"وزاره", "زاره"}
+    assert query_terms("What is it?") == ["what", "is", "it"]  # only stopwords: keep them
+    assert query_terms("the war, the war") == ["war"]
+
+
+# --- lexical channel ---------------------------------------------------------------------------
+
+
+def _manifest(tmp_path: Path, texts: dict[str, str]) -> Manifest:
+    manifest = Manifest(tmp_path / "m.sqlite3")
+    for cid, text in texts.items():
+        manifest.db.execute(
+            "INSERT INTO chunks_fts (tokens, chunk_id) VALUES (?, ?)",
+            (" ".join(match_tokens(text)), cid),
+        )
+    return manifest
+
+
+def test_lexical_matches_across_spelling_variants_and_digits(tmp_path: Path) -> None:
+    manifest = _manifest(
+        tmp_path,
+        {
+            "gaza": "وتقول وزارة الصحة في غزة إن عدد القتلى وصل إلى 43972 شخصا.",
+            "meeting": "سيجتمع المسؤولون في أوائل كانون الأول لبحث الأسلحة.",
+            "other": "The museum opens at nine in the morning.",
+        },
+    )
+    ranked = manifest.lexical("كم عدد القَتْلى في غزّة؟", 10)
+    assert ranked[0][0] == "gaza" and ranked[0][1] > 0
+    assert [cid for cid, _ in manifest.lexical("the toll was ٤٣٩٧٢", 10)] == ["gaza"]
+    assert manifest.lexical("?!", 10) == []
+    # "وزارة" alone loses its و to the prefix rule, "الوزارة" keeps it; they still match.
+    assert [cid for cid, _ in manifest.lexical("الوزارة", 10)] == ["gaza"]
+    manifest.close()
+
+
+def test_lexical_leaves_out_terms_most_chunks_contain(tmp_path: Path) -> None:
+    n = COMMON_TERM_MIN * 3
+    texts = {f"c{i}": f"report number {i} from the city" for i in range(n)}
+    texts["rare"] = "report about the harbour"
+    manifest = _manifest(tmp_path, texts)
+    assert manifest._selective(["report", "harbour"]) == ["harbour"]
+    assert [cid for cid, _ in manifest.lexical("report harbour", 5)] == ["rare"]
+    # When every term is common, the rarest are still asked.
+    assert manifest._selective(["report", "city"]) == ["city", "report"]
+    manifest.close()
+
+
+# --- fusion ------------------------------------------------------------------------------------
+
+
+def test_fusion_is_a_weighted_sum_with_normalised_bm25() -> None:
+    w = Weights(dense=0.5, sentence=0.5, lexical=0.1)
+    fused = fuse({"a": 0.8, "b": 0.9}, {"a": 0.9, "b": 0.8}, {"a": 10.0, "c": 5.0}, w)
+    assert fused["a"] == pytest.approx(0.5 * 0.8 + 0.5 * 0.9 + 0.1 * 1.0)
+    assert fused["b"] == pytest.approx(0.85)
+    assert fused["c"] == pytest.approx(0.1 * 0.5)  # found by BM25 alone
+    assert max(fused, key=fused.__getitem__) == "a"
+    assert fuse({}, {}, {}, w) == {}
+
+
+def test_weights_for_ablations() -> None:
+    assert Weights.only(["dense"]) == Weights(dense=Weights().dense, sentence=0.0, lexical=0.0)
+    with pytest.raises(ValueError, match="channels are"):
+        Weights.only(["vectors"])
+
+
+# --- refusals on the sample article --------------------------------------------------------------
+
+
+def _questions(name: str) -> list[dict[str, object]]:
+    lines = (BENCH / name).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def test_golden_questions_are_answered_from_the_sample_article(sample_settings: Settings) -> None:
+    answerer = Answerer(sample_settings)
+    refused = [
+        q["question"]
+        for q in _questions("golden.jsonl")
+        if answerer.answer(str(q["question"])).refused
+    ]
+    assert refused == []
+
+
+def test_offtopic_questions_are_refused(sample_settings: Settings) -> None:
+    answerer = Answerer(sample_settings)
+    questions = [str(q["question"]) for q in _questions("offtopic.jsonl")]
+    answered = [q for q in questions if not answerer.answer(q).refused]
+    # Measured: 5 of 61 answered (8%; news-like questions on other stories). The goal is 5%;
+    # this guards against getting worse (docs/RETRIEVAL.md).
+    assert len(answered) <= len(questions) * 0.10, answered
+    answer = answerer.answer("How do I bake sourdough bread?")
+    assert answer.refused and answer.text == REFUSAL
+
+
+def test_search_returns_the_same_first_passages_for_any_k(sample_settings: Settings) -> None:
+    retriever = Retriever(sample_settings)
+    few = retriever.search("Who is the State Department spokesman?", k=3)
+    many = retriever.search("Who is the State Department spokesman?", k=20)
+    assert [p.chunk.id for p in few.passages] == [p.chunk.id for p in many.passages[:3]]
+    assert [p.chunk.id for p in many.top(3).passages] == [p.chunk.id for p in few.passages]
