@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from bot.answer import Answer, Citation
@@ -59,3 +63,237 @@ def styled(answer: Answer) -> Any:
 def to_json(answer: Answer) -> str:
     """One line of JSON, as `ask --json` prints it."""
     return json.dumps(answer.as_json(), ensure_ascii=False)
+
+
+# --- Telegram ----------------------------------------------------------------------------------
+# Telegram HTML is built from plain text plus styled ranges, never by concatenating markup: the
+# text is split into messages first, and each part is then escaped and wrapped on its own, so a
+# split can never fall inside a tag or an entity, and every part is well-formed by construction.
+
+TELEGRAM_LIMIT = 4096  # visible characters (UTF-16 units) per message, after entity parsing
+
+_MARKERS = re.compile(r"(?:\s*\[\d+\])+\s*$")
+# A sentence ends in . ! ? (or Arabic ؟ ۔), maybe closing quotes, maybe [n] markers.
+_SENTENCE_END = re.compile(r"[.!?؟۔…][\"'”’»)]*(?:\s*\[\d+\])*$")
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class TelegramPart:
+    """One Telegram message: HTML, and the same visible text to resend if the HTML is refused."""
+
+    html: str
+    text: str
+
+
+@dataclass(frozen=True)
+class _Style:
+    start: int
+    end: int
+    tag: str  # b, i, blockquote or a
+    href: str | None = None
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units: astral characters count twice)."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def escape_html(text: str) -> str:
+    """Escape text for Telegram HTML with the only entities it needs (&amp; &lt; &gt;)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _escape_attribute(text: str) -> str:
+    return escape_html(text).replace('"', "&quot;")
+
+
+class TelegramDoc:
+    """Plain text with properly nested styled ranges, split into messages as a last step."""
+
+    def __init__(self) -> None:
+        self._pieces: list[str] = []
+        self._length = 0
+        self._styles: list[_Style] = []
+
+    @property
+    def text(self) -> str:
+        """The whole visible text."""
+        return "".join(self._pieces)
+
+    def add(self, text: str, tag: str | None = None, href: str | None = None) -> TelegramDoc:
+        """Append text, styled with ``tag`` (and a link target for ``a``) when given."""
+        start = self._length
+        self._pieces.append(text)
+        self._length += len(text)
+        if tag and text:
+            self._styles.append(_Style(start, self._length, tag, href))
+        return self
+
+    @contextmanager
+    def styled(self, tag: str) -> Iterator[None]:
+        """Style everything added inside the block (for nesting, e.g. bold inside a quote)."""
+        start = self._length
+        yield
+        if self._length > start:
+            self._styles.append(_Style(start, self._length, tag))
+
+    def link(self, text: str, url: str | None) -> TelegramDoc:
+        """Text linking to ``url`` when that is a web address; otherwise plain text."""
+        if url and url.lower().startswith(("http://", "https://")):
+            return self.add(text, "a", href=url)
+        return self.add(text)
+
+    def parts(self, limit: int = TELEGRAM_LIMIT) -> list[TelegramPart]:
+        """The text split into messages of at most ``limit`` visible characters each."""
+        text = self.text
+        return [TelegramPart(self._html(text, a, b), text[a:b]) for a, b in split_text(text, limit)]
+
+    def _html(self, text: str, a: int, b: int) -> str:
+        # Styles clipped to [a, b) stay properly nested; outer ranges open first.
+        clipped = sorted(
+            (max(s.start, a), -min(s.end, b), -i, s)
+            for i, s in enumerate(self._styles)
+            if max(s.start, a) < min(s.end, b)
+        )
+        out: list[str] = []
+        pos = a
+        open_: list[tuple[int, _Style]] = []
+
+        def close_until(where: int) -> None:
+            nonlocal pos
+            while open_ and open_[-1][0] <= where:
+                end, style = open_.pop()
+                out.append(escape_html(text[pos:end]))
+                out.append(f"</{style.tag}>")
+                pos = end
+
+        for start, neg_end, _, style in clipped:
+            close_until(start)
+            out.append(escape_html(text[pos:start]))
+            pos = start
+            if style.href is not None:
+                out.append(f'<{style.tag} href="{_escape_attribute(style.href)}">')
+            else:
+                out.append(f"<{style.tag}>")
+            open_.append((-neg_end, style))
+        close_until(b)
+        out.append(escape_html(text[pos:b]))
+        return "".join(out)
+
+
+def split_text(text: str, limit: int = TELEGRAM_LIMIT) -> list[tuple[int, int]]:
+    """``(start, end)`` of consecutive parts of at most ``limit`` UTF-16 units, whitespace trimmed.
+
+    A part ends at the last paragraph break that fits, else a line break, a sentence end, a space,
+    and only as a last resort in the middle of a word. Only whitespace falls between parts.
+    """
+    if limit < 2:
+        raise ValueError("limit must be at least 2")
+    ranges: list[tuple[int, int]] = []
+    start, n = 0, len(text)
+    while True:
+        while start < n and text[start].isspace():
+            start += 1
+        if start >= n:
+            return ranges
+        end, used = start, 0
+        while end < n:
+            width = 2 if ord(text[end]) > 0xFFFF else 1
+            if used + width > limit:
+                break
+            used += width
+            end += 1
+        if end < n:
+            end = _cut(text, start, end)
+        stop = end
+        while stop > start and text[stop - 1].isspace():
+            stop -= 1
+        ranges.append((start, stop))
+        start = end
+
+
+def _cut(text: str, start: int, end: int) -> int:
+    """Where to end a part that must end by ``end``: the best boundary past its first quarter."""
+    # Whitespace right at `end` counts too: the text before it fits, and it is dropped.
+    window = text[start : end + 1]
+    floor = len(window) // 4
+    best = {"paragraph": -1, "line": -1, "sentence": -1, "space": -1}
+    for m in _SPACE.finditer(window):
+        at = m.start()
+        if at <= floor or at > end - start:
+            continue
+        gap = m.group()
+        if gap.count("\n") >= 2:
+            best["paragraph"] = at
+        if "\n" in gap:
+            best["line"] = at
+        if _SENTENCE_END.search(window, max(0, at - 40), at):
+            best["sentence"] = at
+        best["space"] = at
+    for kind in ("paragraph", "line", "sentence", "space"):
+        if best[kind] > 0:
+            return start + best[kind]
+    return end
+
+
+def _source_entry(doc: TelegramDoc, c: Citation) -> None:
+    """'[n] Title — Outlet, date — url', the same visible text as ``source_line``."""
+    line = source_line(c)
+    doc.add(f"[{c.n}] ")
+    title = c.title or (c.path.rsplit("/", 1)[-1] if c.path else f"article {c.article_id}")
+    url = c.url if c.url and line.endswith(c.url) else None
+    if line.startswith(title):
+        doc.add(title, "b")
+        line = line[len(title) :]
+    if url:
+        doc.add(line[: -len(url)])
+        doc.link(url, url)
+    else:
+        doc.add(line)
+
+
+def telegram_doc(answer: Answer) -> TelegramDoc:
+    """The answer with its [n] markers, quoted sentences in blockquotes, then its sources."""
+    doc = TelegramDoc()
+    quotes = {c.quote.strip() for c in answer.citations}
+    for i, line in enumerate(answer.text.split("\n")):
+        if i:
+            doc.add("\n")
+        body = _MARKERS.sub("", line).strip()
+        doc.add(line, "blockquote" if body and body in quotes else None)
+    if answer.notice:
+        doc.add("\n\n").add(f"note: {answer.notice}", "i")
+    if answer.citations:
+        doc.add("\n\n").add("Sources", "b")
+        for c in answer.citations:
+            doc.add("\n")
+            _source_entry(doc, c)
+            if c.quote not in answer.text:  # a written answer: show what it rests on
+                doc.add("\n").add(c.quote, "blockquote")
+    return doc
+
+
+def telegram(answer: Answer, limit: int = TELEGRAM_LIMIT) -> list[TelegramPart]:
+    """An answer as Telegram HTML messages of at most ``limit`` visible characters each."""
+    return telegram_doc(answer).parts(limit)
+
+
+def telegram_sources(answer: Answer, limit: int = TELEGRAM_LIMIT) -> list[TelegramPart]:
+    """The full citations of an answer: source, then the passage with the quote in bold."""
+    doc = TelegramDoc()
+    doc.add("Sources for: ", "b").add(answer.question)
+    if answer.rewritten:
+        doc.add("\n").add(f"(understood as: {answer.rewritten})", "i")
+    for c in answer.citations:
+        doc.add("\n\n")
+        _source_entry(doc, c)
+        doc.add("\n")
+        with doc.styled("blockquote"):
+            passage = c.passage or c.quote
+            at = passage.find(c.quote) if c.quote else -1
+            if at < 0:
+                doc.add(passage)
+            else:
+                doc.add(passage[:at]).add(c.quote, "b").add(passage[at + len(c.quote) :])
+    return doc.parts(limit)

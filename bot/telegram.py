@@ -1,0 +1,615 @@
+"""The Telegram bot: a python-telegram-bot Application, its handlers, and how it runs.
+
+``NewsBot(settings, make_answerer)`` builds the Application (long polling, concurrent updates,
+``AIORateLimiter`` for flood control) against ``settings.telegram_api_url``, so it runs against
+api.telegram.org, a self-hosted Bot API server or a test server alike. ``serve(stop)`` runs it
+until ``stop`` is set; ``run()`` does that until SIGINT or SIGTERM.
+
+Answering is blocking work (embedding, SQLite, Chroma): it runs on one worker thread, off the
+event loop, so other chats are served meanwhile. The Answerer is created on that thread and only
+ever used there: it is not thread-safe, and its SQLite connection refuses other threads.
+
+Privacy: with ``telegram_allowed_chats`` set, other chats get one refusal and nothing else; their
+text is neither answered nor logged. No log line carries question text or the bot token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import re
+import signal
+import time
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from telegram import BotCommand, LinkPreviewOptions, Message, MessageEntity, Update
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import render
+from bot.answer import Answer, Turn
+from index.errors import ConfigError, NewsbotError
+from index.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# digits, a colon, then the secret: letters, digits, _ and - (BotFather's format)
+TOKEN_PATTERN = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{20,100}")
+# A 429 is waited out (retry_after) and the message sent again, up to this many times.
+FLOOD_RETRIES = 3
+# Chats whose memory is kept; the least recently active is forgotten first.
+MAX_CHATS = 10_000
+# Telegram shows "typing..." for 5 s; renew it while an answer takes longer.
+TYPING_EVERY = 4.5
+RATE_WINDOW = 60.0  # seconds over which telegram_rate_limit questions are allowed
+
+COMMANDS = (
+    BotCommand("ask", "Ask a question about the news"),
+    BotCommand("sources", "Full sources of my last answer"),
+    BotCommand("new", "Forget this conversation"),
+    BotCommand("status", "Index size and last update"),
+    BotCommand("help", "What I do and how to ask"),
+)
+
+HINT = (
+    "I answer questions about the news, as text. Send me your question, "
+    "for example:\n/ask When is the US-Israel meeting?"
+)
+NOT_ALLOWED = "Sorry, this is a private bot: it only answers the chats it was set up for."
+SORRY = "Sorry, something went wrong. Please try again in a moment."
+TOO_LONG = "Sorry, that question is too long ({length} characters). Please ask in at most {limit}."
+SLOW_DOWN = (
+    "You're asking faster than I can keep up: at most {limit} questions a minute. "
+    "Please try again in {seconds} s."
+)
+FORGOTTEN = "Done: I've forgotten our conversation. Ask me something new."
+NO_SOURCES = "There are no sources yet: ask me a question first."
+REFUSED_SOURCES = "My last answer had no sources: I couldn't find that in the articles."
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+class AnswersQuestions(Protocol):
+    """What the bot needs of an Answerer (bot.answer.Answerer, or a test's stand-in)."""
+
+    def answer(self, question: str, history: Sequence[Turn] = (), k: int | None = None) -> Answer:
+        """An answer with [n] markers and citations, or a refusal."""
+        ...
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+def check_token(settings: Settings) -> str:
+    """The bot token, or a ConfigError saying what is wrong with it (never echoing it)."""
+    secret = settings.telegram_token.get_secret_value().strip() if settings.telegram_token else ""
+    if not secret:
+        raise ConfigError(
+            "NEWSBOT_TELEGRAM_TOKEN is not set: create a bot with @BotFather in Telegram and set "
+            "NEWSBOT_TELEGRAM_TOKEN to the token it gives you"
+        )
+    if not TOKEN_PATTERN.fullmatch(secret):
+        raise ConfigError(
+            "NEWSBOT_TELEGRAM_TOKEN is malformed: a bot token is digits, a colon, then letters, "
+            "digits, _ and - (like 123456789:AAE...); copy it again from @BotFather"
+        )
+    return secret
+
+
+def check_api_url(settings: Settings) -> str:
+    """The Bot API base URL (the token is appended to it), or a ConfigError."""
+    url = settings.telegram_api_url.strip()
+    if not url.lower().startswith(("http://", "https://")):
+        raise ConfigError(
+            f"NEWSBOT_TELEGRAM_API_URL must be an http(s) URL like "
+            f"https://api.telegram.org/bot, not {url!r}"
+        )
+    return url
+
+
+# --- the token never reaches a log -------------------------------------------------------------
+
+
+class TokenFilter(logging.Filter):
+    """Replaces the bot token (and its secret half) in a record's message and traceback."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        secret = token.partition(":")[2]
+        self.secrets = [s for s in (token, secret) if len(s) >= 20]
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "<token>")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to the handler to report
+            return True
+        if any(s in message for s in self.secrets):
+            record.msg, record.args = self.redact(message), None
+        if record.exc_info and not record.exc_text:
+            text = logging.Formatter().formatException(record.exc_info)
+            if any(s in text for s in self.secrets):
+                record.exc_text = self.redact(text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+@contextlib.contextmanager
+def redacted_logs(token: str) -> Iterator[TokenFilter]:
+    """Run every new log record through a TokenFilter while the bot runs.
+
+    The filter is applied where records are made (the record factory), not on one logger or
+    handler: filters on a logger miss its children, and handlers added later (pytest's caplog,
+    a user's own) would miss it. httpx logs request URLs, which contain the token, at INFO.
+    """
+    token_filter = TokenFilter(token)
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        token_filter.filter(record)
+        return record
+
+    logging.setLogRecordFactory(factory)
+    try:
+        yield token_filter
+    finally:
+        if logging.getLogRecordFactory() is factory:
+            logging.setLogRecordFactory(previous)
+
+
+# --- per-chat memory ---------------------------------------------------------------------------
+
+
+@dataclass
+class ChatState:
+    """What the bot remembers of one chat: recent turns, its last answer, its question times."""
+
+    history: deque[Turn]
+    asked: deque[float] = field(default_factory=deque)
+    last: Answer | None = None
+    # One question at a time per chat, so a follow-up sees the turn before it.
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def throttle(self, now: float, limit: int, window: float = RATE_WINDOW) -> float:
+        """Seconds to wait before asking again, or 0 (and this question is counted)."""
+        while self.asked and now - self.asked[0] >= window:
+            self.asked.popleft()
+        if len(self.asked) >= limit:
+            return window - (now - self.asked[0])
+        self.asked.append(now)
+        return 0.0
+
+
+class Chats:
+    """Chat states, least recently used forgotten first, so memory stays bounded."""
+
+    def __init__(self, turns: int, max_chats: int = MAX_CHATS) -> None:
+        self.turns = turns
+        self.max_chats = max_chats
+        self._states: OrderedDict[int, ChatState] = OrderedDict()
+
+    def get(self, chat_id: int) -> ChatState:
+        state = self._states.get(chat_id)
+        if state is None:
+            state = self._states[chat_id] = ChatState(deque(maxlen=self.turns))
+            while len(self._states) > self.max_chats:
+                self._states.popitem(last=False)
+        self._states.move_to_end(chat_id)
+        return state
+
+    def peek(self, chat_id: int) -> ChatState | None:
+        return self._states.get(chat_id)
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+
+# --- the bot -----------------------------------------------------------------------------------
+
+
+def _status(settings: Settings) -> dict[str, Any]:
+    from bot.cli import status_info
+
+    return status_info(settings)
+
+
+class NewsBot:
+    """One Telegram bot: its Application, handlers, per-chat memory and answering thread."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        make_answerer: Callable[[], AnswersQuestions],
+        *,
+        status: Callable[[Settings], dict[str, Any]] = _status,
+        max_chats: int = MAX_CHATS,
+    ) -> None:
+        self.settings = settings
+        self.token = check_token(settings)
+        self.api_url = check_api_url(settings)
+        self._make_answerer = make_answerer
+        self._answerer: AnswersQuestions | None = None
+        self._status = status
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbot-answer")
+        self.chats = Chats(settings.telegram_history, max_chats)
+        self._allowed = frozenset(settings.telegram_allowed_chats)
+        self._refused: OrderedDict[int, None] = OrderedDict()
+        self.app: Application[Any, Any, Any, Any, Any, Any] | None = None
+
+    def _build(self) -> Application[Any, Any, Any, Any, Any, Any]:
+        app = (
+            ApplicationBuilder()
+            .token(self.token)
+            .base_url(self.api_url)
+            .rate_limiter(AIORateLimiter(max_retries=FLOOD_RETRIES))
+            .concurrent_updates(True)  # a slow answer in one chat must not hold up the others
+            .build()
+        )
+        app.add_handler(TypeHandler(Update, self.guard), group=-1)
+        app.add_handler(CommandHandler(["start", "help"], self.help))
+        app.add_handler(CommandHandler("ask", self.ask))
+        app.add_handler(CommandHandler("sources", self.sources))
+        app.add_handler(CommandHandler("new", self.new))
+        app.add_handler(CommandHandler("status", self.status))
+        app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self.text))
+        app.add_handler(MessageHandler(filters.COMMAND, self.unknown_command))
+        app.add_handler(MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL, self.not_text))
+        app.add_error_handler(self.on_error)
+        return app
+
+    # --- running
+
+    async def serve(
+        self,
+        stop: asyncio.Event,
+        *,
+        poll_timeout: int = 10,
+        ready: Callable[[str], None] | None = None,
+    ) -> None:
+        """Poll Telegram and answer until ``stop`` is set; then finish what is running."""
+        with redacted_logs(self.token):
+            try:
+                await self._in_worker(self._load_answerer)  # a missing index shows up now
+                await self._poll(stop, poll_timeout, ready)
+            finally:
+                self._worker.shutdown(wait=False, cancel_futures=True)
+
+    async def _poll(
+        self, stop: asyncio.Event, poll_timeout: int, ready: Callable[[str], None] | None
+    ) -> None:
+        # Built here, under redacted_logs: PTB logs the URL with the token when it builds a Bot.
+        app = self.app = self._build()
+        try:
+            await app.initialize()  # getMe: checks the token and the URL
+        except InvalidToken:
+            raise ConfigError(
+                f"the Bot API at {self.api_url} rejected NEWSBOT_TELEGRAM_TOKEN: "
+                "check the token with @BotFather"
+            ) from None
+        except NetworkError as exc:
+            reason = TokenFilter(self.token).redact(exc.message)
+            raise NewsbotError(
+                f"cannot reach the Telegram Bot API at {self.api_url}: {reason}"
+            ) from None
+        try:
+            await app.bot.set_my_commands(COMMANDS)
+            assert app.updater is not None
+            await app.updater.start_polling(
+                timeout=poll_timeout,
+                allowed_updates=[Update.MESSAGE],
+                error_callback=self._polling_error,
+            )
+            await app.start()
+            logger.info("polling as @%s", app.bot.username)
+            if ready:
+                ready(app.bot.username)
+            await stop.wait()
+        finally:
+            logger.info("stopping")
+            if app.updater and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()  # lets the updates being answered finish
+            await app.shutdown()
+
+    def run(self, ready: Callable[[str], None] | None = None) -> None:
+        """Serve until SIGINT (Ctrl-C) or SIGTERM."""
+
+        async def main() -> None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await self.serve(stop, ready=ready)
+
+        asyncio.run(main())
+
+    def _polling_error(self, exc: TelegramError) -> None:
+        logger.warning("polling Telegram failed, retrying: %s", exc)
+
+    def _load_answerer(self) -> None:
+        if self._answerer is None:
+            self._answerer = self._make_answerer()
+
+    def _answer(self, question: str, history: Sequence[Turn]) -> Answer:
+        self._load_answerer()
+        assert self._answerer is not None
+        return self._answerer.answer(question, history)
+
+    async def _in_worker(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking answering work on the one worker thread; the loop keeps serving."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._worker, functools.partial(fn, *args))
+
+    # --- handlers
+
+    async def guard(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Drops what is not a new message; refuses chats that are not allowed, once."""
+        message = update.message
+        if message is None:  # edited messages, channel posts and the like
+            raise ApplicationHandlerStop
+        if not self._allowed:
+            return
+        user = message.from_user
+        if message.chat_id in self._allowed or (user is not None and user.id in self._allowed):
+            return
+        chat_id = message.chat_id
+        if chat_id not in self._refused:
+            self._refused[chat_id] = None
+            while len(self._refused) > MAX_CHATS:
+                self._refused.popitem(last=False)
+            logger.info("chat %d is not allowed: refused", chat_id)
+            try:
+                await message.reply_text(NOT_ALLOWED)
+            except TelegramError as exc:
+                logger.warning("could not send the refusal to chat %d: %s", chat_id, exc)
+        raise ApplicationHandlerStop
+
+    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/start and /help: what the bot does, how to ask, what it knows."""
+        message = _message(update)
+        info = await asyncio.to_thread(self._status, self.settings)
+        doc = render.TelegramDoc()
+        articles = info.get("articles") or 0
+        doc.add("I answer questions about the news from ")
+        doc.add(f"{articles} indexed article{'s' if articles != 1 else ''}", "b")
+        newest = info.get("newest_article")
+        if newest:
+            title = newest.get("title") or "untitled"
+            doc.add(f" (the newest: “{title}”, {str(newest.get('published'))[:10]})")
+        doc.add(
+            ", quoting the sentences that answer them, with their sources. "
+            "Arabic and English both work.\n\n"
+        )
+        doc.add("How to ask", "b")
+        doc.add(
+            "\n• Send your question as a message, or /ask followed by the question."
+            f"\n• In a group: /ask QUESTION, mention @{context.bot.username}, "
+            "or reply to one of my answers."
+            "\n• Follow-up questions work (“and where will it be held?”); /new starts over.\n\n"
+        )
+        doc.add("Commands", "b")
+        for command in COMMANDS:
+            name = "/ask QUESTION" if command.command == "ask" else f"/{command.command}"
+            doc.add(f"\n{name} — {command.description}")
+        await self._send(message, doc.parts())
+
+    async def status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/status: index size and last reindex."""
+        message = _message(update)
+        info = await asyncio.to_thread(self._status, self.settings)
+        doc = render.TelegramDoc()
+        doc.add("Index", "b")
+        doc.add(f"\nArticles: {info.get('articles') or 0}, passages: {info.get('chunks') or 0}")
+        doc.add(f"\nLast reindex: {info.get('last_reindex') or 'never'}")
+        newest = info.get("newest_article")
+        if newest:
+            doc.add(f"\nNewest article: {newest.get('title') or 'untitled'} ")
+            doc.add(f"({str(newest.get('published'))[:10]})")
+        if not info.get("store_reachable", True):
+            doc.add("\nThe index is unreachable right now.", "i")
+        await self._send(message, doc.parts())
+
+    async def ask(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/ask QUESTION."""
+        message = _message(update)
+        await self._question(message, _after_command(message))
+
+    async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Plain text: a question in private chats; in groups only when addressed to the bot."""
+        message = _message(update)
+        question = self._addressed(message, context.bot.id, context.bot.username)
+        if question is None:
+            return
+        await self._question(message, question)
+
+    async def sources(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/sources: the full citations of this chat's last answer."""
+        message = _message(update)
+        state = self.chats.peek(message.chat_id)
+        last = state.last if state else None
+        if last is None:
+            await message.reply_text(NO_SOURCES)
+        elif not last.citations:
+            await message.reply_text(REFUSED_SOURCES)
+        else:
+            await self._send(message, render.telegram_sources(last))
+
+    async def new(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/new: forget this chat's conversation."""
+        message = _message(update)
+        state = self.chats.peek(message.chat_id)
+        if state:
+            async with state.lock:
+                state.history.clear()
+                state.last = None
+        await message.reply_text(FORGOTTEN)
+
+    async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A command the bot does not know: a hint in private chats, silence in groups."""
+        message = _message(update)
+        if message.chat.type == ChatType.PRIVATE:
+            await message.reply_text(HINT)
+
+    async def not_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Stickers, photos, voice...: a hint on how to ask (in groups, only when replied to)."""
+        message = _message(update)
+        if message.chat.type == ChatType.PRIVATE or _replies_to(message, context.bot.id):
+            await message.reply_text(HINT)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Logs any handler error with its traceback and tells the user; the bot keeps going."""
+        error = context.error
+        if isinstance(error, NewsbotError):
+            logger.error("could not answer: %s", error.user_message)
+            reply = error.user_message
+        else:
+            logger.error("error while handling an update", exc_info=error)
+            reply = SORRY
+        if isinstance(update, Update) and update.effective_chat:
+            try:
+                await context.bot.send_message(update.effective_chat.id, reply)
+            except TelegramError as exc:
+                logger.warning("could not tell chat %d: %s", update.effective_chat.id, exc)
+
+    # --- answering
+
+    async def _question(self, message: Message, question: str) -> None:
+        question = question.strip()
+        if not question:
+            await message.reply_text(HINT)
+            return
+        longest = self.settings.max_question_chars
+        if len(question) > longest:
+            await message.reply_text(TOO_LONG.format(length=len(question), limit=longest))
+            return
+        chat_id = message.chat_id
+        state = self.chats.get(chat_id)
+        per_minute = self.settings.telegram_rate_limit
+        wait = state.throttle(time.monotonic(), per_minute)
+        if wait:
+            logger.info("chat %d: rate limited", chat_id)
+            seconds = max(1, round(wait))
+            await message.reply_text(SLOW_DOWN.format(limit=per_minute, seconds=seconds))
+            return
+        async with state.lock:
+            started = time.perf_counter()
+            async with self._typing(message):
+                answer = await self._in_worker(self._answer, question, tuple(state.history))
+            state.history.append(Turn(question, answer))
+            state.last = answer
+            parts = render.telegram(answer)
+            logger.info(
+                "chat %d: %s in %.2f s, %d citation(s), %d message(s)",
+                chat_id,
+                "refused" if answer.refused else "answered",
+                time.perf_counter() - started,
+                len(answer.citations),
+                len(parts),
+            )
+            await self._send(message, parts)
+
+    @contextlib.asynccontextmanager
+    async def _typing(self, message: Message) -> AsyncIterator[None]:
+        """Show "typing..." in the chat until the block ends."""
+
+        async def keep_typing() -> None:
+            while True:
+                try:
+                    await message.get_bot().send_chat_action(message.chat_id, ChatAction.TYPING)
+                except TelegramError as exc:  # cosmetic: never fail an answer over it
+                    logger.debug("typing action failed: %s", exc)
+                await asyncio.sleep(TYPING_EVERY)
+
+        task = asyncio.create_task(keep_typing())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _send(self, message: Message, parts: Sequence[render.TelegramPart]) -> None:
+        """Send the parts as HTML replies; a part Telegram cannot parse goes again as plain text."""
+        for i, part in enumerate(parts):
+            quote = None if i == 0 else False  # PTB's default quotes the question in groups
+            try:
+                await message.reply_text(
+                    part.html,
+                    parse_mode=ParseMode.HTML,
+                    link_preview_options=NO_PREVIEW,
+                    allow_sending_without_reply=True,
+                    do_quote=quote,
+                )
+            except BadRequest as exc:
+                if "can't parse entities" not in exc.message.lower():
+                    raise
+                logger.warning("Telegram refused the HTML (%s): sending plain text", exc.message)
+                await message.reply_text(
+                    part.text,
+                    link_preview_options=NO_PREVIEW,
+                    allow_sending_without_reply=True,
+                    do_quote=quote,
+                )
+
+    def _addressed(self, message: Message, bot_id: int, username: str | None) -> str | None:
+        """The question in a text message, or None when a group message is not for the bot."""
+        text = message.text or ""
+        mentions = message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION])
+        for entity, value in mentions.items():
+            if (
+                entity.type == MessageEntity.MENTION
+                and username
+                and value.lower() == f"@{username.lower()}"
+            ) or (
+                entity.type == MessageEntity.TEXT_MENTION
+                and entity.user is not None
+                and entity.user.id == bot_id
+            ):
+                return text.replace(value, " ", 1).strip()
+        if message.chat.type == ChatType.PRIVATE or _replies_to(message, bot_id):
+            return text
+        return None
+
+
+def _message(update: Update) -> Message:
+    assert update.message is not None  # guard() lets only new messages through
+    return update.message
+
+
+def _replies_to(message: Message, bot_id: int) -> bool:
+    replied = message.reply_to_message
+    return bool(replied and replied.from_user and replied.from_user.id == bot_id)
+
+
+def _after_command(message: Message) -> str:
+    """The text after a leading /command (or /command@bot), as typed."""
+    text = message.text or ""
+    for entity in message.entities:
+        if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0:
+            return text[len(message.parse_entity(entity)) :].strip()
+    return text.partition(" ")[2].strip()

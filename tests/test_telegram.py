@@ -1,0 +1,570 @@
+"""The Telegram bot, end to end: real python-telegram-bot code against a fake Bot API server.
+
+The fake (tests/fake_telegram.py) listens on 127.0.0.1 and speaks the Bot API's wire protocol;
+the bot reaches it through its base-URL setting, unchanged. Answers come from the real Answerer
+over the sample index (``index_settings``), except where a test needs an answer the sample
+cannot give (very long, failing, slow): there a stand-in plugs into the same Answerer seam.
+Every wait has a timeout; the bot is stopped (which finishes the updates in flight) before a test
+asserts that something did *not* happen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fake_telegram import BOT_USERNAME, TOKEN, FakeBotAPI, parse_html
+from pydantic import SecretStr
+
+from bot import render
+from bot.answer import REFUSAL, Answer, Answerer, Citation, Turn
+from bot.telegram import (
+    FORGOTTEN,
+    HINT,
+    NO_SOURCES,
+    NOT_ALLOWED,
+    SORRY,
+    Chats,
+    NewsBot,
+    TokenFilter,
+    redacted_logs,
+)
+from index.errors import ConfigError, NewsbotError, StoreUnavailable
+from index.reindex import reindex
+from index.settings import Settings
+
+NEWSBOT = str(Path(sys.executable).parent / "newsbot")
+QUESTION = "When is the US-Israel meeting?"
+FOLLOW_UP = "and where will it be held?"
+DECEMBER = "أوائل كانون الأول/ديسمبر"
+VENUE = "ورفض ميلر تحديد مكان عقد الاجتماع."
+WAIT = 20.0  # seconds: the bound on any single wait for the bot
+
+
+# --- harness -----------------------------------------------------------------------------------
+
+
+class Running:
+    """A NewsBot serving in a background thread with its own event loop, stopped on exit."""
+
+    def __init__(self, bot: NewsBot) -> None:
+        self.bot = bot
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="newsbot-under-test", daemon=True)
+
+    def _run(self) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            await self.bot.serve(self._stop, poll_timeout=5, ready=lambda _: self._ready.set())
+
+        try:
+            asyncio.run(main())
+        except BaseException as exc:
+            self._error = exc
+        finally:
+            self._ready.set()
+
+    def __enter__(self) -> Running:
+        self._thread.start()
+        assert self._ready.wait(WAIT), "the bot did not start polling"
+        if self._error:
+            raise self._error
+        return self
+
+    def stop(self) -> None:
+        """Stop polling and wait for the updates in flight to be finished."""
+        if self._loop and self._stop and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(WAIT)
+        assert not self._thread.is_alive(), "the bot did not stop"
+        if self._error:
+            raise self._error
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class Spy:
+    """Wraps an answerer built lazily on the bot's worker thread; records what it was asked."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._inner: Any = None
+        self.questions: list[str] = []
+        self.histories: list[int] = []
+        self.threads: set[str] = set()
+
+    def answer(self, question: str, history: Sequence[Turn] = (), k: int | None = None) -> Answer:
+        self.questions.append(question)
+        self.histories.append(len(history))
+        self.threads.add(threading.current_thread().name)
+        if self._inner is None:
+            self._inner = self._make()
+        return self._inner.answer(question, history, k)
+
+
+class Scripted:
+    """A stand-in Answerer: ``reply(question)`` returns an Answer or raises."""
+
+    def __init__(self, reply: Callable[[str], Answer]) -> None:
+        self.reply = reply
+
+    def answer(self, question: str, history: Sequence[Turn] = (), k: int | None = None) -> Answer:
+        return self.reply(question)
+
+
+StartBot = Callable[..., tuple[Running, Spy]]
+
+
+@pytest.fixture(scope="session")
+def index_settings(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    """The sample article indexed once: conftest's shared ``sample_settings`` when there is one."""
+    try:
+        return request.getfixturevalue("sample_settings")
+    except pytest.FixtureLookupError:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            store_dir=tmp_path_factory.mktemp("telegram-store"),
+            articles_dir=Path(__file__).resolve().parents[1] / "data" / "articles",
+        )
+        reindex(settings)
+        return settings
+
+
+@pytest.fixture
+def api() -> Iterator[FakeBotAPI]:
+    with FakeBotAPI() as fake:
+        yield fake
+
+
+def bot_settings(base: Settings, api: FakeBotAPI, **overrides: Any) -> Settings:
+    return base.model_copy(
+        update={"telegram_token": SecretStr(TOKEN), "telegram_api_url": api.base_url, **overrides}
+    )
+
+
+@pytest.fixture
+def start_bot(api: FakeBotAPI, index_settings: Settings) -> Iterator[StartBot]:
+    """``start_bot(answerer=None, **settings)``: a running bot over the sample index."""
+    with ExitStack() as stack:
+
+        def start(
+            answerer: Any = None, status: Any = None, **overrides: Any
+        ) -> tuple[Running, Spy]:
+            settings = bot_settings(index_settings, api, **overrides)
+            spy = Spy(lambda: answerer or Answerer(settings))
+            bot = NewsBot(settings, lambda: spy, **({"status": status} if status else {}))
+            running = stack.enter_context(Running(bot))
+            return running, spy
+
+        yield start
+
+
+def squash(text: str) -> str:
+    return "".join(text.split())
+
+
+def long_answer(question: str) -> Answer:
+    sentence = f"Tom & Jerry <b>met</b> in {DECEMBER}. "
+    quote = (sentence * 40).strip()
+    cites = tuple(
+        Citation(
+            n, f"a{n}", f"Title <{n}>", "AFP", f"https://e.com/{n}", "2024-11-12", quote, "", 1
+        )
+        for n in range(1, 6)
+    )
+    text = "\n".join(f"{c.quote} [{c.n}]" for c in cites)
+    return Answer(question, text, False, "extractive", cites)
+
+
+# --- conversation --------------------------------------------------------------------------------
+
+
+def test_start_help_and_command_menu(api: FakeBotAPI, start_bot: StartBot) -> None:
+    start_bot()
+    api.command(1, "/start")
+    [reply] = api.wait_sent(1)
+    assert "1 indexed article" in reply.text
+    assert "/ask QUESTION" in reply.text and f"@{BOT_USERNAME}" in reply.text
+    assert [c["command"] for c in api.commands] == ["ask", "sources", "new", "status", "help"]
+    assert all(c.params.get("allowed_updates") == ["message"] for c in api.calls_to("getUpdates"))
+    api.command(1, "/status")
+    status = api.wait_sent(1, 2)[-1]
+    assert "Articles: 1, passages: " in status.text and "Last reindex: 20" in status.text
+
+
+def test_help_names_the_newest_article(api: FakeBotAPI, start_bot: StartBot) -> None:
+    newest = {"title": "<US & Israel> to meet", "published": "2024-11-12T09:00:00+00:00"}
+    start_bot(status=lambda settings: {"articles": 1200, "newest_article": newest})
+    api.command(1, "/help")
+    [reply] = api.wait_sent(1)
+    assert reply.text.startswith(
+        "I answer questions about the news from 1200 indexed articles "
+        "(the newest: “<US & Israel> to meet”, 2024-11-12)"
+    )
+
+
+def test_ask_quotes_the_sentence_and_shows_typing(api: FakeBotAPI, start_bot: StartBot) -> None:
+    start_bot()
+    api.command(1, f"/ask {QUESTION}")
+    [reply] = api.wait_sent(1)
+    assert reply.parse_mode == "HTML"
+    assert any(DECEMBER in q and q.endswith("[1]") for q in reply.quoted())
+    assert "\nSources\n[1] 000_df79775a9f276dd4.txt — undated" in reply.text
+    typing = [c for c in api.calls_to("sendChatAction") if c.params["chat_id"] == 1]
+    assert typing and typing[0].params["action"] == "typing"
+    assert typing[0].at < next(c.at for c in api.calls_to("sendMessage"))
+    assert reply.reply_to is None  # private chats are not quoted; groups are (below)
+
+
+def test_plain_text_follow_up_sources_and_new(api: FakeBotAPI, start_bot: StartBot) -> None:
+    _, spy = start_bot()
+    api.message(2, QUESTION)
+    assert any(DECEMBER in q for q in api.wait_sent(2)[0].quoted())
+    api.message(2, FOLLOW_UP)
+    follow = api.wait_sent(2, 2)[-1]
+    assert any(VENUE in q for q in follow.quoted())
+    api.command(2, "/sources")
+    sources = api.wait_sent(2, 3)[-1]
+    assert sources.text.startswith(f"Sources for: {FOLLOW_UP}\n(understood as: {QUESTION}")
+    assert any(VENUE in q for q in sources.quoted())  # the passage around the quote
+    api.command(2, "/new")
+    assert api.wait_sent(2, 4)[-1].text == FORGOTTEN
+    api.command(2, "/sources")
+    assert api.wait_sent(2, 5)[-1].text == NO_SOURCES
+    api.message(2, FOLLOW_UP)
+    api.wait_sent(2, 6)
+    assert spy.histories == [0, 1, 0]  # the last follow-up came after /new: no history
+    assert spy.threads == {"newsbot-answer_0"}  # answered off the event loop, on one thread
+
+
+def test_long_answer_is_split_into_valid_messages(api: FakeBotAPI, start_bot: StartBot) -> None:
+    start_bot(Scripted(long_answer))
+    api.command(3, "/ask give me everything")
+    whole = render.telegram_doc(long_answer("q")).text
+    expected = len(render.telegram(long_answer("q")))
+    assert expected >= 3
+    parts = api.wait_sent(3, expected)
+    assert all(p.parse_mode == "HTML" and len(p.text) <= 4096 for p in parts)
+    assert squash("".join(p.text for p in parts)) == squash(whole)
+    assert all(c.status == 200 for c in api.calls_to("sendMessage"))
+
+
+# AIORateLimiter reads RetryAfter.retry_after, which PTB 22.2+ flags as changing type in v23.
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+def test_flood_429_is_waited_out_and_nothing_is_lost(api: FakeBotAPI, start_bot: StartBot) -> None:
+    start_bot()
+    api.fail_next_sends(1, retry_after=1)
+    api.command(4, f"/ask {QUESTION}")
+    [reply] = api.wait_sent(4)
+    assert any(DECEMBER in q for q in reply.quoted())
+    sends = api.calls_to("sendMessage")
+    assert [c.status for c in sends] == [429, 200]
+    assert sends[0].params["text"] == sends[1].params["text"]
+    assert sends[1].at - sends[0].at >= 1.0  # retry_after was honoured
+
+
+def test_html_refused_by_telegram_is_resent_as_plain_text(
+    api: FakeBotAPI, start_bot: StartBot
+) -> None:
+    start_bot()
+    api.reject_next_html(1)
+    api.command(5, f"/ask {QUESTION}")
+    [reply] = api.wait_sent(5)
+    refused, resent = api.calls_to("sendMessage")
+    assert refused.status == 400 and refused.params["parse_mode"] == "HTML"
+    assert reply.parse_mode is None and "parse_mode" not in resent.params
+    assert reply.text == parse_html(refused.params["text"])[0]
+    assert DECEMBER in reply.text and "<blockquote>" not in reply.text
+
+
+def test_html_and_markdown_in_a_question_are_text(api: FakeBotAPI, start_bot: StartBot) -> None:
+    question = 'When is the <b>US-Israel</b> *meeting*? & <script>"x"</script>'
+
+    def reply(q: str) -> Answer:
+        c = Citation(1, "a", "<i>Title</i> & co", None, None, None, "Quote <x>.", "Quote <x>.", 1)
+        return Answer(q, "Quote <x>. [1]", False, "extractive", (c,))
+
+    _, spy = start_bot(Scripted(reply))
+    api.message(6, question)
+    api.wait_sent(6)
+    api.command(6, "/sources")
+    sources = api.wait_sent(6, 2)[-1]
+    assert spy.questions == [question]
+    assert sources.text.startswith(f"Sources for: {question}\n\n[1] <i>Title</i> & co")
+
+
+def test_edited_messages_are_ignored(api: FakeBotAPI, start_bot: StartBot) -> None:
+    running, spy = start_bot()
+    api.message(7, QUESTION, kind="edited_message")
+    api.command(7, "/help")
+    api.wait_sent(7)
+    running.stop()
+    assert len(api.sent_to(7)) == 1 and spy.questions == []
+
+
+def test_stickers_photos_voice_and_empty_questions_get_a_hint(
+    api: FakeBotAPI, start_bot: StartBot
+) -> None:
+    running, spy = start_bot()
+    api.sticker(8)
+    api.message(8, photo=[{"file_id": "p", "file_unique_id": "p1", "width": 9, "height": 9}])
+    api.message(8, voice={"file_id": "v", "file_unique_id": "v1", "duration": 2})
+    api.command(8, "/ask")
+    api.command(8, "/nonsense")
+    replies = api.wait_sent(8, 5)
+    running.stop()
+    assert [r.text for r in replies] == [HINT] * 5 and spy.questions == []
+
+
+def test_a_too_long_question_is_refused_politely(api: FakeBotAPI, start_bot: StartBot) -> None:
+    running, spy = start_bot(max_question_chars=50)
+    api.message(9, "why " * 20)
+    [reply] = api.wait_sent(9)
+    running.stop()
+    assert reply.text.startswith("Sorry, that question is too long (79 characters)")
+    assert "at most 50" in reply.text and spy.questions == []
+
+
+# --- groups --------------------------------------------------------------------------------------
+
+
+def test_groups_answer_only_ask_mentions_and_replies(api: FakeBotAPI, start_bot: StartBot) -> None:
+    running, spy = start_bot()
+    group = -100777
+    api.message(group, QUESTION, chat_type="supergroup")  # not for the bot
+    api.sticker(group, chat_type="supergroup")  # nor this
+    asked = api.mention(group, f"@{BOT_USERNAME} {QUESTION}", chat_type="supergroup")
+    [answer] = api.wait_sent(group)
+    assert answer.reply_to == asked["message_id"]  # in groups the answer quotes the question
+    assert any(DECEMBER in q for q in answer.quoted())
+    api.message(group, FOLLOW_UP, chat_type="supergroup", reply_to=answer)
+    assert any(VENUE in q for q in api.wait_sent(group, 2)[-1].quoted())
+    api.command(group, f"/ask@{BOT_USERNAME} {QUESTION}", chat_type="supergroup")
+    api.command(group, f"/ask@some_other_bot {QUESTION}", chat_type="supergroup")
+    api.command(group, "/nonsense", chat_type="supergroup")
+    api.wait_sent(group, 3)
+    running.stop()
+    assert len(api.sent_to(group)) == 3
+    assert spy.questions == [QUESTION, FOLLOW_UP, QUESTION]
+
+
+# --- protection ----------------------------------------------------------------------------------
+
+
+def test_unlisted_chat_gets_one_refusal_and_nothing_else(
+    api: FakeBotAPI, start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG, logger="bot")
+    caplog.set_level(logging.DEBUG, logger="index")
+    secret = "my very private question about Gaza 4711"
+    running, spy = start_bot(telegram_allowed_chats=[42, 4242])
+    api.message(99, secret)
+    api.message(99, secret + " again")
+    api.command(99, f"/ask {secret}")
+    api.mention(-100, f"@{BOT_USERNAME} {QUESTION}", chat_type="group", user_id=99)
+    api.mention(-200, f"@{BOT_USERNAME} {QUESTION}", chat_type="group", user_id=4242)
+    api.message(42, QUESTION)
+    api.wait_sent(42)
+    api.wait_sent(-200)
+    running.stop()
+    assert [s.text for s in api.sent_to(99)] == [NOT_ALLOWED]
+    assert [s.text for s in api.sent_to(-100)] == [NOT_ALLOWED]
+    assert spy.questions == [QUESTION, QUESTION]  # chat 42, and user 4242 in a group
+    assert "chat 99 is not allowed" in caplog.text
+    assert not any(secret in r.getMessage() for r in caplog.records)
+
+
+def test_rate_limit_per_chat(api: FakeBotAPI, start_bot: StartBot) -> None:
+    running, spy = start_bot(telegram_rate_limit=2)
+    for _ in range(3):
+        api.message(10, QUESTION)
+    api.message(11, QUESTION)  # another chat has its own allowance
+    replies = api.wait_sent(10, 3)
+    api.wait_sent(11)
+    running.stop()
+    limited = [r for r in replies if "faster than I can keep up" in r.text]
+    assert len(limited) == 1 and "at most 2 questions a minute" in limited[0].text
+    assert len(spy.questions) == 3
+
+
+def test_errors_are_logged_answered_and_the_bot_keeps_serving(
+    api: FakeBotAPI, start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)  # httpx logs request URLs, with the token, at INFO
+
+    def reply(question: str) -> Answer:
+        if question == "boom":
+            raise RuntimeError(f"boom with {TOKEN} inside")
+        if question == "store":
+            raise StoreUnavailable("the index is unavailable (try again shortly)")
+        return Answer(question, REFUSAL, True, "extractive")
+
+    start_bot(Scripted(reply))
+    api.message(12, "boom")
+    assert api.wait_sent(12)[0].text == SORRY
+    api.message(12, "store")
+    assert api.wait_sent(12, 2)[-1].text == "the index is unavailable (try again shortly)"
+    api.message(12, "still there?")
+    assert api.wait_sent(12, 3)[-1].text == REFUSAL
+    [failure] = [r for r in caplog.records if r.exc_info and r.name == "bot.telegram"]
+    assert failure.levelno == logging.ERROR
+    assert "RuntimeError: boom with <token> inside" in (failure.exc_text or "")
+    assert TOKEN not in caplog.text and TOKEN.split(":")[1] not in caplog.text
+    assert "/bot<token>/sendMessage" in caplog.text  # httpx's line, redacted
+
+
+def test_a_slow_question_does_not_hold_up_other_chats(api: FakeBotAPI, start_bot: StartBot) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def reply(question: str) -> Answer:
+        if question == "slow":
+            entered.set()
+            assert release.wait(WAIT)
+        return Answer(question, REFUSAL, True, "extractive")
+
+    start_bot(Scripted(reply))
+    api.message(13, "slow")
+    assert entered.wait(WAIT)
+    api.command(14, "/help")
+    api.sticker(15)
+    api.wait_sent(14)
+    api.wait_sent(15)
+    assert api.sent_to(13) == []  # still thinking
+    release.set()
+    assert api.wait_sent(13)[0].text == REFUSAL
+
+
+def test_chat_memory_and_rate_window_are_bounded() -> None:
+    chats = Chats(turns=2, max_chats=3)
+    for chat_id in range(5):
+        chats.get(chat_id).history.extend(["t1", "t2", "t3"])  # type: ignore[list-item]
+    assert len(chats) == 3 and chats.peek(0) is None and list(chats.get(4).history) == ["t2", "t3"]
+    state = chats.get(4)
+    assert [state.throttle(t, limit=2) for t in (0.0, 1.0, 2.0)] == [0.0, 0.0, 58.0]
+    assert state.throttle(59.9, limit=2) == pytest.approx(0.1)
+    assert state.throttle(60.0, limit=2) == 0.0  # the first question left the window
+
+
+# --- running: token, URL, process ----------------------------------------------------------------
+
+
+def test_token_filter_redacts_messages_arguments_and_tracebacks(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    log = logging.getLogger("test.telegram")
+    with redacted_logs(TOKEN):
+        try:
+            raise ValueError(f"https://api.telegram.org/bot{TOKEN}/getMe failed")
+        except ValueError:
+            log.exception("calling %s", f"https://api.telegram.org/bot{TOKEN}/getMe")
+        log.warning("secret half alone: %s", TOKEN.split(":")[1])
+    log.warning("after: %s", "not redacted")
+    text = caplog.text
+    assert TOKEN not in text and TOKEN.split(":")[1] not in text
+    assert text.count("bot<token>/getMe") == 2 and "secret half alone: <token>" in text
+    assert "after: not redacted" in text
+    assert TokenFilter("1:short").secrets == []  # nothing to redact in a malformed token
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [(None, "NEWSBOT_TELEGRAM_TOKEN is not set"), ("not-a-token", "is malformed")],
+)
+def test_missing_or_malformed_token_is_a_clear_error(
+    token: str | None, message: str, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    if token:
+        env["NEWSBOT_TELEGRAM_TOKEN"] = token
+    done = subprocess.run(
+        [NEWSBOT, "telegram"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: ") and message in done.stderr
+    assert "Traceback" not in done.stderr and (token or "@@") not in done.stderr
+
+
+def test_a_token_the_server_rejects_is_a_clear_error(
+    api: FakeBotAPI, index_settings: Settings
+) -> None:
+    settings = bot_settings(index_settings, api, telegram_token=SecretStr("1:" + "x" * 30))
+    bot = NewsBot(settings, lambda: Scripted(lambda q: Answer(q, REFUSAL, True, "extractive")))
+    with pytest.raises(ConfigError, match="rejected NEWSBOT_TELEGRAM_TOKEN"):
+        asyncio.run(asyncio.wait_for(bot.serve(asyncio.Event()), WAIT))
+    assert [c.status for c in api.calls] == [401]
+
+
+def test_an_unreachable_api_is_a_clear_error(index_settings: Settings) -> None:
+    with FakeBotAPI() as gone:
+        url = gone.base_url
+    settings = index_settings.model_copy(
+        update={"telegram_token": SecretStr(TOKEN), "telegram_api_url": url}
+    )
+    bot = NewsBot(settings, lambda: Scripted(lambda q: Answer(q, REFUSAL, True, "extractive")))
+    with pytest.raises(NewsbotError, match="cannot reach the Telegram Bot API at http://127"):
+        asyncio.run(asyncio.wait_for(bot.serve(asyncio.Event()), WAIT))
+
+
+def test_bad_api_url_is_a_config_error(index_settings: Settings) -> None:
+    settings = index_settings.model_copy(
+        update={"telegram_token": SecretStr(TOKEN), "telegram_api_url": "api.telegram.org/bot"}
+    )
+    with pytest.raises(ConfigError, match="NEWSBOT_TELEGRAM_API_URL"):
+        NewsBot(settings, lambda: Scripted(lambda q: Answer(q, REFUSAL, True, "extractive")))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_newsbot_telegram_process_answers_and_stops_on_signal(
+    api: FakeBotAPI, index_settings: Settings, tmp_path: Path, sig: signal.Signals
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    env |= {
+        "NEWSBOT_TELEGRAM_TOKEN": TOKEN,
+        "NEWSBOT_TELEGRAM_API_URL": api.base_url,
+        "NEWSBOT_STORE_DIR": str(index_settings.store_dir),
+        "NEWSBOT_ARTICLES_DIR": str(index_settings.articles_dir),
+    }
+    log = tmp_path / "stderr.log"
+    with log.open("w") as err:
+        # -vv: httpx logs every request URL (token included) at DEBUG; all must come out redacted
+        proc = subprocess.Popen(
+            [NEWSBOT, "telegram", "-vv"], env=env, cwd=tmp_path, stdout=err, stderr=err
+        )
+    try:
+        api.wait_polling(timeout=90)
+        api.command(16, f"/ask {QUESTION}")
+        [reply] = api.wait_sent(16, timeout=60)
+        assert any(DECEMBER in q for q in reply.quoted())
+        started = time.monotonic()
+        proc.send_signal(sig)
+        code = proc.wait(timeout=30)
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    stderr = log.read_text()
+    assert code == 0, stderr[-3000:]
+    assert took < 10, f"stopping took {took:.1f} s"
+    assert "is answering on Telegram" in stderr and stderr.rstrip().endswith("stopped")
+    assert "/bot<token>/getUpdates" in stderr
+    assert TOKEN not in stderr and TOKEN.split(":")[1] not in stderr
