@@ -375,6 +375,24 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_telegram(args: argparse.Namespace) -> int:
+    from bot.telegram import NewsBot, check_api_url, check_token
+
+    settings = load_settings(args, telegram_api_url=args.api_url)
+    check_token(settings)  # before the slow start: a bad token is the first thing to fix
+    check_api_url(settings)
+    ensure_index(settings)
+    # Built on the bot's answering thread: the answerer's SQLite connection is bound to it.
+    bot = NewsBot(settings, lambda: make_answerer(settings))
+
+    def ready(username: str) -> None:
+        print(f"@{username} is answering on Telegram; Ctrl-C stops it", file=sys.stderr)
+
+    bot.run(ready)
+    print("stopped", file=sys.stderr)
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from bot.evaluate import evaluate, format_report, load_queries
 
@@ -444,6 +462,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _common(p)
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("telegram", help="run the Telegram bot (long polling; Ctrl-C stops it)")
+    p.add_argument("--api-url", help="Bot API base URL (NEWSBOT_TELEGRAM_API_URL)")
+    _common(p)
+    p.set_defaults(func=cmd_telegram)
 
     p = sub.add_parser(
         "eval", help="measure retrieval and refusals on a corpus and labelled questions"
