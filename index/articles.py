@@ -228,6 +228,14 @@ def load_json(text: str, src: SourceFile) -> Iterator[Record | Skipped]:
     yield from _json_records(data, src.key)
 
 
+@register_loader(".rss", ".atom")
+def load_feed_file(text: str, src: SourceFile) -> Iterator[Record | Skipped]:
+    """A saved RSS/Atom feed: each entry with the text it carries (links are not fetched)."""
+    from index.feeds import feed_file_records
+
+    yield from feed_file_records(text, src.key)
+
+
 @register_loader(".jsonl", ".ndjson")
 def load_jsonl(text: str, src: SourceFile) -> Iterator[Record | Skipped]:
     for lineno, line in enumerate(text.split("\n"), 1):

@@ -8,6 +8,7 @@ The tree::
     +-- IndexMissingError   no index has been built yet; says how to build one
     +-- StoreUnavailable    the vector store cannot be reached (server down, locked)
     +-- EmbeddingError      the embedding model cannot be loaded or run
+    +-- FilterError         a search filter (since:, until:, source:) is malformed
 
 A bad *item* inside a source (one broken file) is not an error: it is skipped with its reason.
 """
@@ -41,3 +42,7 @@ class StoreUnavailable(NewsbotError):
 
 class EmbeddingError(NewsbotError):
     """The embedding model cannot be loaded or run."""
+
+
+class FilterError(NewsbotError):
+    """A search filter typed by a person is malformed (a bad date, since after until)."""

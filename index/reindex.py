@@ -7,16 +7,22 @@ unless there is something to write, so a no-op reindex costs a stat and a hash p
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from index import dedupe
 from index.articles import Article, Skipped, find_files, load_file
 from index.settings import Settings
+from index.sources import RemoteSpec, is_url, read_sources
 from index.store import Embedded, Manifest, Vectors, background_vectors
+
+if TYPE_CHECKING:
+    from index.feeds import Remote
 
 logger = logging.getLogger(__name__)
 
@@ -70,17 +76,39 @@ class _Work:
     is_new: bool
 
 
+def split_sources(
+    settings: Settings, paths: Sequence[Path | str | RemoteSpec] | None
+) -> tuple[list[Path], list[RemoteSpec]]:
+    """Local roots and remote sources; none given = the articles dir and the sources file."""
+    if not paths:
+        return [settings.articles_dir], read_sources(settings.sources_file)
+    local: list[Path] = []
+    remote: list[RemoteSpec] = []
+    for p in paths:
+        if isinstance(p, RemoteSpec):
+            remote.append(p)
+        elif isinstance(p, str) and is_url(p):
+            remote.append(RemoteSpec(p))
+        else:
+            local.append(Path(p))
+    return local, remote
+
+
 def reindex(
     settings: Settings,
-    paths: Sequence[Path] | None = None,
+    paths: Sequence[Path | str | RemoteSpec] | None = None,
     full: bool = False,
     progress: Progress | None = None,
 ) -> Report:
-    """Bring the index in line with the sources (default: the articles dir)."""
+    """Bring the index in line with the sources (default: the articles dir and sources file).
+
+    ``paths`` may mix folders and files with feed or page URLs (and ``RemoteSpec``s). Articles
+    of a feed stay indexed when they drop out of the feed: feeds list only their latest items.
+    """
     started = time.perf_counter()
     progress = progress or NoProgress()
     report = Report()
-    roots = list(paths) if paths else [settings.articles_dir]
+    roots, remote_specs = split_sources(settings, paths)
     found = [(root, find_files([root])) for root in roots]  # raises SourceError first
 
     manifest = Manifest(settings.manifest_path, create=True)
@@ -145,6 +173,18 @@ def reindex(
             if gone:
                 forgotten.append((root_id, gone))
 
+        remotes: list[tuple[Remote, bool]] = []
+        if remote_specs:
+            from index.feeds import RemoteReader  # httpx and feedparser only when needed
+
+            with RemoteReader(settings, manifest, full) as reader:
+                for spec in remote_specs:
+                    remote = reader.read(spec)
+                    clean = _take_remote(remote, manifest, known, seen, work, file_updates, full)
+                    report.skipped.extend(remote.skipped)
+                    report.unchanged += remote.unchanged
+                    remotes.append((remote, clean))
+
         removed = sorted(
             {a for root, _ in found for a in manifest.articles_under(str(root.resolve()))} - seen
         )
@@ -168,6 +208,12 @@ def reindex(
             manifest.set_file(root_id, key, raw_hash, ids)
         for root_id, keys in forgotten:
             manifest.forget_files(root_id, keys)
+        for remote, clean in remotes:
+            # Validators are kept only when every item was read: a 304 must not hide an entry
+            # whose page failed this time.
+            manifest.set_meta(remote.meta_key, json.dumps(remote.validators) if clean else "")
+        if work or removed or needs_sweep:
+            dedupe.recluster(manifest.db)
         manifest.set_meta("dirty", "0")
         manifest.set_meta("last_reindex", str(time.time()))
     finally:
@@ -179,6 +225,52 @@ def reindex(
         report.chunks, report.seconds,
     )  # fmt: skip
     return report
+
+
+def _take_remote(
+    remote: Remote,
+    manifest: Manifest,
+    known: dict[str, str],
+    seen: set[str],
+    work: list[_Work],
+    file_updates: list[tuple[str, str, str, list[str]]],
+    full: bool,
+) -> bool:
+    """Queue a feed's or page's new and changed articles; False when any item failed."""
+    previous = manifest.file_hashes(remote.root)
+    if remote.not_modified:
+        remote.unchanged = sum(len(ids) for _, ids in previous.values())
+        return True
+    clean = not remote.skipped
+    for item in remote.items:
+        before = previous.get(item.key)
+        if not full and before and before[0] == item.digest and all(a in known for a in before[1]):
+            seen.update(before[1])
+            remote.unchanged += len(before[1])
+            continue
+        loaded = item.load()  # fetches the page, when the feed does not carry the text
+        remote.skipped.extend(loaded.skipped)
+        if loaded.skipped:
+            clean = False
+            if not loaded.articles:
+                if before:
+                    seen.update(before[1])  # the last good version keeps answering
+                continue
+        ids = []
+        for article in loaded.articles:
+            if article.id in seen:  # the same article in two feeds (or twice in one)
+                logger.debug("%s: already read from another source", article.id)
+                continue
+            seen.add(article.id)
+            ids.append(article.id)
+            if not full and known.get(article.id) == article.content_hash:
+                remote.unchanged += 1
+                manifest.move_article(article.id, remote.root, item.key)
+            else:
+                work.append(_Work(article, remote.root, item.key, article.id not in known))
+        if not loaded.skipped:
+            file_updates.append((remote.root, item.key, item.digest, ids))
+    return clean
 
 
 def _write(
@@ -255,6 +347,7 @@ def _flush(
     old = manifest.chunk_ids_of(ids)
     vectors.upsert(embedded)
     manifest.write_articles(embedded)
+    dedupe.record(manifest.db, [(e.article.id, e.article.text) for e in embedded])
     new_ids = {c.id for e in embedded for c in e.chunks}
     vectors.delete([c for cs in old.values() for c in cs if c not in new_ids])
     for item, chunks in batch:

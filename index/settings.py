@@ -6,6 +6,7 @@ builds one ``Settings`` and passes it down; nothing else reads ``os.environ`` fo
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,7 +15,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Bumped when chunking or stored metadata change in a way that needs new vectors.
-INDEX_FORMAT = 1
+# 2: chunk metadata gained published_epoch and source_key (date and source filters).
+INDEX_FORMAT = 2
 
 
 class Settings(BaseSettings):
@@ -77,6 +79,42 @@ class Settings(BaseSettings):
         0, ge=0, description="CPU threads for the local GGUF model; 0 = all cores."
     )
 
+    sources_file: Path = Field(
+        Path("data/sources.toml"),
+        description="TOML list of feeds (and article pages) that `reindex` without arguments "
+        "and `watch` read; a missing file means none.",
+    )
+    watch_minutes: float = Field(
+        15.0, gt=0, description="Minutes between feed polls (`newsbot watch`, Telegram watcher)."
+    )
+    fetch_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds allowed for a DNS lookup, a connection or a stall while fetching a "
+        "feed or page (a whole download gets three times this).",
+    )
+    fetch_max_mb: float = Field(
+        5.0, gt=0, description="Largest feed or page downloaded; bigger ones are skipped."
+    )
+    fetch_max_redirects: int = Field(
+        5, ge=0, le=30, description="Redirects followed per request; more is skipped as a loop."
+    )
+    fetch_user_agent: str = Field(
+        "newsbot/0.1 (news question-answering bot; reads feeds and linked articles)",
+        description="User-Agent sent with every feed and page request.",
+    )
+    feed_max_entries: int = Field(
+        200,
+        ge=1,
+        description="Entries read from one feed (its first, normally the newest); the rest are "
+        "reported as left out.",
+    )
+    today: dt.date | None = Field(
+        None,
+        description="Fixed date (YYYY-MM-DD) that answers call today, for upcoming/past wording; "
+        "unset = the clock.",
+    )
+
     telegram_token: SecretStr | None = Field(None, description="Bot token from @BotFather.")
     telegram_api_url: str = Field(
         "https://api.telegram.org/bot", description="Bot API base URL (self-hosted or test)."
@@ -87,6 +125,9 @@ class Settings(BaseSettings):
     )
     telegram_rate_limit: int = Field(10, ge=1, description="Questions per chat per minute.")
     telegram_history: int = Field(6, ge=0, description="Turns remembered per chat.")
+    telegram_watch: bool = Field(
+        False, description="Poll the feeds in the background while the Telegram bot runs."
+    )
 
     @field_validator("telegram_allowed_chats", mode="before")
     @classmethod
@@ -97,7 +138,7 @@ class Settings(BaseSettings):
             return [value]
         return value
 
-    @field_validator("chroma_url", "llm_url", "llm_gguf", mode="before")
+    @field_validator("chroma_url", "llm_url", "llm_gguf", "today", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():

@@ -29,7 +29,9 @@ import numpy as np
 
 from index.articles import Article
 from index.chunking import Chunk
+from index.dates import published_epoch
 from index.errors import ConfigError, StoreUnavailable
+from index.filters import Filters, source_key
 from index.settings import Settings
 from index.text import match_tokens, query_terms
 
@@ -42,7 +44,8 @@ CREATE TABLE IF NOT EXISTS files (
     root TEXT, key TEXT, raw_hash TEXT, article_ids TEXT, PRIMARY KEY (root, key));
 CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY, root TEXT, file_key TEXT, content_hash TEXT, title TEXT, source TEXT,
-    url TEXT, published TEXT, language TEXT, path TEXT, n_chunks INTEGER, indexed_at REAL);
+    url TEXT, published TEXT, language TEXT, path TEXT, n_chunks INTEGER, indexed_at REAL,
+    published_epoch INTEGER, source_key TEXT);
 CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY, article_id TEXT, ordinal INTEGER, text TEXT, start INTEGER,
     "end" INTEGER, sentences TEXT, sent_vecs BLOB);
@@ -101,6 +104,10 @@ class Manifest:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        columns = {r[1] for r in self.db.execute("PRAGMA table_info(articles)")}
+        for column, kind in (("published_epoch", "INTEGER"), ("source_key", "TEXT")):
+            if column not in columns:  # a manifest written before date and source filters
+                self.db.execute(f"ALTER TABLE articles ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self.db.close()
@@ -187,9 +194,10 @@ class Manifest:
                 a = item.article
                 self._delete_rows(cur, [a.id])
                 cur.execute(
-                    "INSERT OR REPLACE INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT OR REPLACE INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (a.id, item.root, item.file_key, a.content_hash, a.title, a.source, a.url,
-                     a.published, a.language, a.path, len(item.chunks), now),
+                     a.published, a.language, a.path, len(item.chunks), now,
+                     published_epoch(a.published), source_key(a.source) if a.source else None),
                 )  # fmt: skip
                 for chunk, svecs in zip(item.chunks, item.sentence_vectors, strict=True):
                     cur.execute(
@@ -275,7 +283,9 @@ class Manifest:
         kept = [t for t in tokens if df.get(t, 0) <= cap]
         return kept or sorted(tokens, key=lambda t: df.get(t, 0))[:2]
 
-    def lexical(self, question: str, limit: int) -> list[tuple[str, float]]:
+    def lexical(
+        self, question: str, limit: int, filters: Filters | None = None
+    ) -> list[tuple[str, float]]:
         """Chunk ids ranked by BM25 over normalised tokens, best first, with positive scores.
 
         Stopwords, and any term in more than ``COMMON_TERM_SHARE`` of the chunks, are left out
@@ -286,11 +296,21 @@ class Manifest:
         if not tokens:
             return []
         query = " OR ".join('"' + t.replace('"', "") + '"' for t in tokens)
-        rows = self.db.execute(
-            "SELECT chunk_id, bm25(chunks_fts) AS score FROM chunks_fts "
-            "WHERE chunks_fts MATCH ? ORDER BY score LIMIT ?",
-            (query, limit),
-        )
+        if filters:
+            where, params = filters.sql("a")
+            rows = self.db.execute(
+                "SELECT chunk_id, bm25(chunks_fts) AS score FROM chunks_fts "
+                "JOIN chunks c ON c.id = chunks_fts.chunk_id "
+                "JOIN articles a ON a.id = c.article_id "
+                f"WHERE chunks_fts MATCH ? AND {where} ORDER BY score LIMIT ?",
+                (query, *params, limit),
+            )
+        else:
+            rows = self.db.execute(
+                "SELECT chunk_id, bm25(chunks_fts) AS score FROM chunks_fts "
+                "WHERE chunks_fts MATCH ? ORDER BY score LIMIT ?",
+                (query, limit),
+            )
         return [(cid, -float(score)) for cid, score in rows]
 
 
@@ -358,7 +378,13 @@ class Vectors:
         vecs: list[np.ndarray] = []
         metas: list[dict[str, Any]] = []
         for item in items:
-            meta = item.article.metadata()
+            meta: dict[str, Any] = dict(item.article.metadata())
+            # Numbers and normalised keys for Chroma `where` filters (see index/filters.py).
+            epoch = published_epoch(item.article.published)
+            if epoch is not None:
+                meta["published_epoch"] = epoch
+            if item.article.source:
+                meta["source_key"] = source_key(item.article.source)
             for chunk, vec in zip(item.chunks, item.vectors, strict=True):
                 ids.append(chunk.id)
                 vecs.append(vec)
@@ -395,11 +421,15 @@ class Vectors:
     def count(self) -> int:
         return int(self.collection().count())
 
-    def query(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
-        """Chunk ids nearest to ``vector`` with cosine similarity, best first."""
+    def query(
+        self, vector: np.ndarray, n: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
+        """Chunk ids nearest to ``vector`` (among those matching ``where``), best first."""
         col = self.collection()
         try:
-            res = col.query(query_embeddings=[vector], n_results=n, include=["distances"])
+            res = col.query(
+                query_embeddings=[vector], n_results=n, include=["distances"], where=where
+            )
         except Exception as exc:
             raise StoreUnavailable(
                 f"the index is unavailable ({type(exc).__name__}); try again shortly"
