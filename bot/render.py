@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.answer import Answer, Citation
+from bot.timeline import time_lines
 
 
 def source_line(c: Citation) -> str:
@@ -22,17 +23,34 @@ def source_line(c: Citation) -> str:
     return " — ".join(parts)
 
 
+def also_line(c: Citation) -> str | None:
+    """'also: AFP, 2024-11-11; Reuters, 2024-11-10': other versions of the cited story."""
+    if not c.also:
+        return None
+    seen = [
+        ", ".join(x for x in (r.source or r.title, (r.published or "")[:10] or "undated") if x)
+        for r in c.also
+    ]
+    return "also: " + "; ".join(seen)
+
+
 def plain(answer: Answer) -> str:
     """Plain text for pipes and logs."""
     lines = [answer.text]
     if answer.notice:
         lines += ["", f"note: {answer.notice}"]
+    when = time_lines(answer)
+    if when:
+        lines += ["", *when]
     if answer.citations:
         lines += ["", "Sources:"]
         for c in answer.citations:
             lines.append(f"[{c.n}] {source_line(c)}")
             if c.quote not in answer.text:  # an extractive answer already is the quotes
                 lines.append(f"    “{c.quote}”")
+            also = also_line(c)
+            if also:
+                lines.append(f"    {also}")
     return "\n".join(lines)
 
 
@@ -47,6 +65,10 @@ def styled(answer: Answer) -> Any:
     parts.append(body)
     if answer.notice:
         parts.append(Text(f"note: {answer.notice}", style="dim"))
+    when = time_lines(answer)
+    if when:
+        parts.append(Text(""))
+        parts.extend(Text(line, style="italic") for line in when)
     if answer.citations:
         parts.append(Text(""))
         parts.append(Text("Sources", style="underline"))
@@ -57,6 +79,9 @@ def styled(answer: Answer) -> Any:
             parts.append(entry)
             if c.quote not in answer.text:
                 parts.append(Text(f"    “{c.quote}”", style="dim"))
+            also = also_line(c)
+            if also:
+                parts.append(Text(f"    {also}", style="dim"))
     return Group(*parts)
 
 

@@ -16,8 +16,11 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from index import dedupe
+from index.dates import published_epoch
 from index.embedding import Embedder, get_embedder
 from index.errors import IndexMissingError, NewsbotError, StoreUnavailable
+from index.filters import Filters
 from index.settings import Settings
 from index.store import Manifest, StoredChunk, Vectors, background_vectors, open_manifest
 
@@ -92,6 +95,8 @@ class Passage:
     dense: float  # cosine of the chunk vector (0 when only other channels found it)
     lexical: float  # BM25 (0 when no word matched)
     sentence_scores: tuple[float, ...] = field(default=())
+    # Other versions of the same story (near-duplicates, index/dedupe.py), shown once as this.
+    hidden: tuple[Passage, ...] = field(default=(), repr=False)
 
     @property
     def best_sentence(self) -> int:
@@ -153,16 +158,39 @@ class Retriever:
         vecs = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1)
         return {cid: float(v @ qvec) for cid, v in zip(got["ids"], vecs, strict=True)}
 
+    def _collapse(
+        self, ranked: list[str], chunks: dict[str, StoredChunk]
+    ) -> tuple[list[str], dict[str, list[str]]]:
+        """Each near-duplicate cluster once, by its newest article (index/dedupe.py)."""
+        articles = list(dict.fromkeys(chunks[c].article_id for c in ranked))
+        cluster = dedupe.cluster_of(self.manifest.db, articles)
+        if len(set(cluster.values())) == len(articles):
+            return ranked, {}
+        epoch = {c.article_id: published_epoch(c.published) for c in chunks.values()}
+
+        def newness(article_id: str) -> float:
+            value = epoch.get(article_id)
+            return float("-inf") if value is None else float(value)  # undated: oldest
+
+        return dedupe.collapse(ranked, lambda cid: chunks[cid].article_id, cluster, newness)
+
     def article_count(self) -> int:
         return self.manifest.counts()[0]
 
     def search(
-        self, question: str, k: int | None = None, extra_query: str | None = None
+        self,
+        question: str,
+        k: int | None = None,
+        extra_query: str | None = None,
+        filters: Filters | None = None,
     ) -> Retrieved:
         """Top ``k`` passages for ``question``.
 
         ``extra_query`` (a follow-up's own words) also scores sentences, so the sentence chosen
         answers the follow-up while the passage search uses the rewritten question.
+        ``filters`` keeps only articles of a date range and sources, in both channels. A story
+        indexed in several versions (wire updates, republications) is shown once, by its newest
+        version, the others in ``Passage.hidden``.
         """
         started = time.perf_counter()
         k = k or self.settings.top_k
@@ -170,8 +198,8 @@ class Retriever:
         texts = [question] + ([extra_query] if extra_query else [])
         qvecs = self.embedder.queries(texts)
         qvec = qvecs[0]
-        dense = self.vectors.query(qvec, pool)
-        lexical = self.manifest.lexical(question, pool)
+        dense = self.vectors.query(qvec, pool, filters.chroma_where() if filters else None)
+        lexical = self.manifest.lexical(question, pool, filters)
         ids = list(dict.fromkeys([cid for cid, _ in dense] + [cid for cid, _ in lexical]))
         chunks = self.manifest.chunks(ids)  # drops orphans of an interrupted reindex
         dense_score = {cid: s for cid, s in dense if cid in chunks}
@@ -189,17 +217,20 @@ class Retriever:
         if missing:  # found by BM25 alone: its chunk cosine still counts
             dense_score.update(self._cosines(qvec, missing))
         fused = fuse(dense_score, best_sent, lex_score, self.weights)
-        order = sorted(fused, key=lambda c: (-fused[c], -best_sent.get(c, 0.0)))[:k]
-        passages = [
-            Passage(
+        ranked = sorted(fused, key=lambda c: (-fused[c], -best_sent.get(c, 0.0)))
+        order, hidden = self._collapse(ranked, chunks)
+
+        def passage(cid: str, others: Sequence[str] = ()) -> Passage:
+            return Passage(
                 chunk=chunks[cid],
                 score=fused[cid],
                 dense=dense_score.get(cid, 0.0),
                 lexical=lex_score.get(cid, 0.0),
                 sentence_scores=tuple(float(x) for x in sent_scores[cid]),
+                hidden=tuple(passage(h) for h in others),
             )
-            for cid in order
-        ]
+
+        passages = [passage(cid, hidden.get(cid, ())) for cid in order[:k]]
         ms = (time.perf_counter() - started) * 1000
         logger.debug("retrieved %d passages in %.1f ms", len(passages), ms)
         baseline = float((self.background @ qvecs.T).mean())

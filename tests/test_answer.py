@@ -61,9 +61,10 @@ def test_key_question_cites_the_december_sentence_verbatim(answerer, sample_sett
 
 def test_answer_json_shape(answerer):
     data = answerer.answer("When is the US-Israel meeting?").as_json()
-    assert set(data) == {"question", "answer", "refused", "mode", "citations"}
+    # the keys the spec requires; later features may add keys (issue 7 added as_of, today...)
+    assert {"question", "answer", "refused", "mode", "citations"} <= set(data)
     c = data["citations"][0]
-    assert set(c) == {
+    assert set(c) >= {
         "n", "article_id", "title", "source", "url", "published", "quote", "passage", "score",
     }  # fmt: skip
     assert c["n"] == 1 and isinstance(c["score"], float) and isinstance(c["article_id"], str)

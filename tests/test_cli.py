@@ -74,7 +74,7 @@ def test_off_topic_is_refused_with_exit_0(store_env):
 def test_k_flag_and_json_shape(store_env):
     result = run(["ask", "متى سيعقد الاجتماع الأمريكي الإسرائيلي؟", "-k", "2", "--json"], store_env)
     data = last_json(result.stdout)
-    assert set(data) == {"question", "answer", "refused", "mode", "citations"}
+    assert {"question", "answer", "refused", "mode", "citations"} <= set(data)  # more may follow
     for c in data["citations"]:
         assert isinstance(c["n"], int) and isinstance(c["score"], float)
         assert c["quote"] in c["passage"]

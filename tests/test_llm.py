@@ -16,7 +16,7 @@ import pytest
 from fake_openai import FakeOpenAI, Reply
 
 from bot import cli
-from bot.answer import REFUSAL, Answerer
+from bot.answer import REFUSAL, Answerer, Turn
 from bot.generate import (
     NOTICE_NO_CITATION,
     NOTICE_REFUSED,
@@ -93,6 +93,15 @@ def test_arabic_question_is_answered_in_arabic_without_repeating_the_original(an
     assert answer.mode == "llm"
     assert "in Arabic" in fake.last_messages()[1]["content"]
     assert "“" not in answer.text  # same language: no original sentence appended
+
+
+def test_follow_up_reaches_the_model_as_a_standalone_question(answerer, fake):
+    fake.script(Reply("Early December [1]."), Reply("Miller declined to say where [1]."))
+    first = answerer.answer(QUESTION)
+    answer = answerer.answer("and where will it be held?", [Turn(QUESTION, first)])
+    assert answer.rewritten and QUESTION in answer.rewritten
+    assert f"{QUESTION} and where will it be held?" in fake.last_messages()[1]["content"]
+    assert answer.mode == "llm"
 
 
 # --- grounding ---------------------------------------------------------------------------------
