@@ -213,7 +213,7 @@ def _mean(values: Iterable[float]) -> float:
 
 
 def report(outcomes: Sequence[Outcome]) -> dict[str, Any]:
-    """Overall figures, then the same per query set and per question script."""
+    """Overall figures, then the same per query set and language, and per half of each."""
     out = summarise(outcomes)
     groups: dict[str, list[Outcome]] = defaultdict(list)
     for o in outcomes:
@@ -221,6 +221,13 @@ def report(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         groups[f"{o.query.set or 'queries'}/{lang}"].append(o)
     if len(groups) > 1:
         out["by_set"] = {name: summarise(group) for name, group in sorted(groups.items())}
+    halves: dict[str, list[Outcome]] = defaultdict(list)
+    for name, group in groups.items():
+        for o in group:
+            if o.query.split:
+                halves[f"{name}/{o.query.split}"].append(o)
+    if halves:
+        out["by_split"] = {name: summarise(group) for name, group in sorted(halves.items())}
     return out
 
 
@@ -322,11 +329,15 @@ def format_report(result: dict[str, Any]) -> str:
         "",
     ]
     header = (
-        f"{'queries':<16}{'n':>6}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MRR@10':>8}{'nDCG@10':>9}"
+        f"{'queries':<22}{'n':>6}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MRR@10':>8}{'nDCG@10':>9}"
         f"{'refused':>9}{'off-n':>7}{'answered':>10}{'quote~ans':>11}"
     )
     lines.append(header)
-    rows = [("all", result), *result.get("by_set", {}).items()]
+    rows = [
+        ("all", result),
+        *result.get("by_set", {}).items(),
+        *result.get("by_split", {}).items(),
+    ]
     for name, r in rows:
 
         def f(key: str, r: dict[str, Any] = r) -> str:
@@ -334,7 +345,7 @@ def format_report(result: dict[str, Any]) -> str:
             return "-" if v is None else f"{v:.3f}"
 
         lines.append(
-            f"{name:<16}{r['n']:>6}{f('recall@1'):>7}{f('recall@5'):>7}{f('recall@10'):>7}"
+            f"{name:<22}{r['n']:>6}{f('recall@1'):>7}{f('recall@5'):>7}{f('recall@10'):>7}"
             f"{f('mrr@10'):>8}{f('ndcg@10'):>9}{f('false_refusal'):>9}{r['n_offtopic']:>7}"
             f"{f('false_answer'):>10}{f('quote_has_answer'):>11}"
         )

@@ -55,6 +55,16 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts_vocab USING fts5vocab(chunks_fts, 'row');
 """
 
+# Bumped whenever match_tokens changes what is stored: opening an older manifest re-tokenises
+# its chunks (2: apostrophes inside words, English plurals).
+LEXICAL_VERSION = "2"
+
+
+def fts_tokens(title: str | None, text: str) -> str:
+    """What the FTS table holds for a chunk: its article title's and its own matching tokens."""
+    return " ".join(match_tokens(" ".join(filter(None, [title, text]))))
+
+
 # A query term found in more than this share of the chunks (and in more than COMMON_TERM_MIN of
 # them) is too common to rank by; see Manifest.lexical.
 COMMON_TERM_SHARE = 0.05
@@ -104,6 +114,8 @@ class Manifest:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        if self.get_meta("lexical_version") != LEXICAL_VERSION:
+            self._rebuild_lexical()
         columns = {r[1] for r in self.db.execute("PRAGMA table_info(articles)")}
         for column, kind in (("published_epoch", "INTEGER"), ("source_key", "TEXT")):
             if column not in columns:  # a manifest written before date and source filters
@@ -111,6 +123,30 @@ class Manifest:
 
     def close(self) -> None:
         self.db.close()
+
+    def _rebuild_lexical(self) -> None:
+        """Re-tokenise every chunk into the FTS table: the matching rules changed since it was
+        written (``LEXICAL_VERSION``). No vectors are touched; 100,000 chunks take seconds."""
+        cur = self.db.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            if self.get_meta("lexical_version") != LEXICAL_VERSION:  # or another process did it
+                rows = cur.execute(
+                    "SELECT c.id, a.title, c.text FROM chunks c JOIN articles a "
+                    "ON a.id = c.article_id"
+                ).fetchall()
+                if rows:
+                    logger.info("re-tokenising %d chunks for the lexical index", len(rows))
+                    cur.execute("DELETE FROM chunks_fts")
+                    cur.executemany(
+                        "INSERT INTO chunks_fts (tokens, chunk_id) VALUES (?, ?)",
+                        [(fts_tokens(title, text), cid) for cid, title, text in rows],
+                    )
+                self.set_meta("lexical_version", LEXICAL_VERSION)
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
 
     # meta
     def get_meta(self, key: str) -> str | None:
@@ -206,10 +242,9 @@ class Manifest:
                          json.dumps(chunk.sentences),
                          np.ascontiguousarray(svecs, dtype=np.float32).tobytes()),
                     )  # fmt: skip
-                    tokens = match_tokens(" ".join(filter(None, [a.title, chunk.text])))
                     cur.execute(
                         "INSERT INTO chunks_fts (tokens, chunk_id) VALUES (?, ?)",
-                        (" ".join(tokens), chunk.id),
+                        (fts_tokens(a.title, chunk.text), chunk.id),
                     )
             cur.execute("COMMIT")
         except BaseException:

@@ -143,11 +143,34 @@ def match_tokens(text: str) -> list[str]:
     for token in _TOKEN.findall(text):
         if _ARABIC_LETTER.match(token):
             token = _strip_prefix(token)
-        elif token.endswith("'s"):
-            token = token[:-2]
+        else:
+            if token.endswith("'s"):
+                token = token[:-2]
+            token = _singular(token)
         out.append(token)
     return out
 
+
+# Words whose final s is not a plural ending; stemming them would merge "news" with "new".
+_NOT_PLURAL = frozenset(
+    "news series species means always whereas perhaps towards afterwards headquarters "
+    "crossroads thanks politics economics physics mathematics olympics".split()
+)
+
+
+def _singular(token: str) -> str:
+    """An English plural as its singular ("talks" -> "talk", "countries" -> "country",
+    "taxes" -> "tax"), conservatively: the same rule runs on articles and questions, so
+    consistency matters more than grammar, and a wrong merge costs more than a missed one."""
+    if len(token) <= 3 or not token.isascii() or not token.isalpha() or token in _NOT_PLURAL:
+        return token
+    if token.endswith("ies") and len(token) > 4:
+        return token[:-3] + "y"
+    if token.endswith(("sses", "xes", "ches", "shes", "zzes")):
+        return token[:-2]
+    if token.endswith("s") and not token.endswith(("ss", "us", "is", "ous")):
+        return token[:-1]
+    return token
 
 
 # Function words of questions, dropped from lexical queries: they match most chunks, cost the
@@ -156,7 +179,7 @@ STOPWORDS = frozenset(
     """a an the is are was were be been being of in on at to for from by with and or but what
     when where who whom whose which why how did does do will would can could should about into
     than that this these those it its they them their there as not no yes please tell me i you
-    he she we us our his her has have had any some many much more most also only
+    he she we our his her has have had any some many much more most also only
     في من على الى إلى عن ما ماذا متى اين أين هل كيف لماذا كم التي الذي الذين هذا هذه ذلك تلك
     هو هي هم ان أن إن او أو ثم قد لا لم لن كان كانت مع عند بين كل بعد قبل حتى اي أي""".split()
 )
@@ -181,6 +204,7 @@ def query_terms(text: str) -> list[str]:
     tokens = list(dict.fromkeys(tokens))
     content = [t for t in tokens if t not in _STOP_TOKENS]
     return content or tokens
+
 
 # --- language ----------------------------------------------------------------------------------
 

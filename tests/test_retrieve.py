@@ -36,8 +36,22 @@ def test_match_tokens_normalise(text: str, tokens: list[str]) -> None:
     assert match_tokens(text) == tokens
 
 
+def test_english_plurals_meet_their_singulars() -> None:
+    assert match_tokens("talks countries taxes churches") == ["talk", "country", "tax", "church"]
+    # not plurals: kept whole, so "news" never matches "new"
+    assert match_tokens("news bus Paris glass famous US") == [
+        "news",
+        "bus",
+        "paris",
+        "glass",
+        "famous",
+        "us",
+    ]
+
+
 def test_query_terms_drop_stopwords_but_never_everything() -> None:
     assert query_terms("When is the meeting?") == ["meeting"]
+    assert query_terms("What weapons concerns does the US have?") == ["weapon", "concern", "us"]
     assert query_terms("متى سيعقد الاجتماع؟") == ["سيعقد", "اجتماع"]
     # The one-letter prefix rule can guess wrong: a question asks for both forms.
     assert set(query_terms("وزارة")) == {"زاره", "وزاره"}
@@ -86,6 +100,20 @@ def test_lexical_leaves_out_terms_most_chunks_contain(tmp_path: Path) -> None:
     assert [cid for cid, _ in manifest.lexical("report harbour", 5)] == ["rare"]
     # When every term is common, the rarest are still asked.
     assert manifest._selective(["report", "city"]) == ["city", "report"]
+    manifest.close()
+
+
+def test_an_older_lexical_index_is_retokenised_on_open(tmp_path: Path) -> None:
+    manifest = Manifest(tmp_path / "m.sqlite3")
+    manifest.db.execute("INSERT INTO articles (id, title) VALUES ('a', 'Talks')")
+    manifest.db.execute("INSERT INTO chunks (id, article_id, text) VALUES ('c', 'a', 'weapons')")
+    # as an older version wrote it: no plural rule
+    manifest.db.execute("INSERT INTO chunks_fts (tokens, chunk_id) VALUES ('talks weapons', 'c')")
+    manifest.set_meta("lexical_version", "1")
+    manifest.close()
+    manifest = Manifest(tmp_path / "m.sqlite3")
+    assert manifest.db.execute("SELECT tokens FROM chunks_fts").fetchall() == [("talk weapon",)]
+    assert [cid for cid, _ in manifest.lexical("weapon talks", 5)] == ["c"]
     manifest.close()
 
 
