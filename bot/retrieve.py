@@ -19,7 +19,7 @@ import numpy as np
 from index import dedupe
 from index.dates import published_epoch
 from index.embedding import Embedder, get_embedder
-from index.errors import IndexMissingError, NewsbotError, StoreUnavailable
+from index.errors import IndexMissingError
 from index.filters import Filters
 from index.settings import Settings
 from index.store import Manifest, StoredChunk, Vectors, background_vectors, open_manifest
@@ -147,16 +147,8 @@ class Retriever:
         self.background = background_vectors(self.manifest, self.embedder)
 
     def _cosines(self, qvec: np.ndarray, ids: list[str]) -> dict[str, float]:
-        try:
-            got = self.vectors.collection().get(ids=ids, include=["embeddings"])
-        except NewsbotError:
-            raise
-        except Exception as exc:
-            raise StoreUnavailable(
-                f"the index is unavailable ({type(exc).__name__}); try again shortly"
-            ) from exc
-        vecs = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1)
-        return {cid: float(v @ qvec) for cid, v in zip(got["ids"], vecs, strict=True)}
+        # A chunk whose vectors a concurrent reindex just removed is simply left out.
+        return {cid: float(v @ qvec) for cid, v in self.vectors.embeddings(ids).items()}
 
     def _collapse(
         self, ranked: list[str], chunks: dict[str, StoredChunk]
