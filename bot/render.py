@@ -289,6 +289,9 @@ def telegram_doc(answer: Answer) -> TelegramDoc:
         doc.add(line, "blockquote" if body and body in quotes else None)
     if answer.notice:
         doc.add("\n\n").add(f"note: {answer.notice}", "i")
+    when = time_lines(answer)  # as of, event dates upcoming or past, disagreements
+    if when:
+        doc.add("\n\n").add("\n".join(when), "i")
     if answer.citations:
         doc.add("\n\n").add("Sources", "b")
         for c in answer.citations:

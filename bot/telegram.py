@@ -46,6 +46,7 @@ from telegram.ext import (
 from bot import render
 from bot.answer import Answer, Turn
 from index.errors import ConfigError, NewsbotError
+from index.filters import Filters, parse_filters
 from index.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -92,6 +93,10 @@ class AnswersQuestions(Protocol):
 
     def answer(self, question: str, history: Sequence[Turn] = (), k: int | None = None) -> Answer:
         """An answer with [n] markers and citations, or a refusal."""
+        ...
+
+    def filtered(self, filters: Filters | None) -> AnswersQuestions:
+        """The same answerer searching only what ``filters`` (since:, until:, source:) allow."""
         ...
 
 
@@ -292,11 +297,26 @@ class NewsBot:
     ) -> None:
         """Poll Telegram and answer until ``stop`` is set; then finish what is running."""
         with redacted_logs(self.token):
+            watcher = self._start_watch()
             try:
                 await self._in_worker(self._load_answerer)  # a missing index shows up now
                 await self._poll(stop, poll_timeout, ready)
             finally:
+                if watcher is not None:
+                    watcher.stop()
                 self._worker.shutdown(wait=False, cancel_futures=True)
+
+    def _start_watch(self) -> Any:
+        """Poll the sources file's feeds in the background when NEWSBOT_TELEGRAM_WATCH is on."""
+        if not self.settings.telegram_watch:
+            return None
+        from bot.watch import start_background_watch
+
+        try:
+            return start_background_watch(self.settings)
+        except NewsbotError as exc:
+            logger.warning("not watching feeds: %s", exc.user_message)
+            return None
 
     async def _poll(
         self, stop: asyncio.Event, poll_timeout: int, ready: Callable[[str], None] | None
@@ -355,10 +375,15 @@ class NewsBot:
         if self._answerer is None:
             self._answerer = self._make_answerer()
 
-    def _answer(self, question: str, history: Sequence[Turn]) -> Answer:
+    def _answer(
+        self, question: str, history: Sequence[Turn], filters: Filters | None = None
+    ) -> Answer:
         self._load_answerer()
         assert self._answerer is not None
-        return self._answerer.answer(question, history)
+        answerer = self._answerer
+        if filters:  # "/ask since:2024-11-01 ..." searches only what the filters allow
+            answerer = answerer.filtered(filters)
+        return answerer.answer(question, history)
 
     async def _in_worker(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking answering work on the one worker thread; the loop keeps serving."""
@@ -507,6 +532,14 @@ class NewsBot:
         if len(question) > longest:
             await message.reply_text(TOO_LONG.format(length=len(question), limit=longest))
             return
+        try:
+            question, filters = parse_filters(question, self.settings.today)
+        except NewsbotError as exc:
+            await message.reply_text(f"Sorry, {exc.user_message}.")
+            return
+        if not question.strip():
+            await message.reply_text(HINT)
+            return
         chat_id = message.chat_id
         state = self.chats.get(chat_id)
         per_minute = self.settings.telegram_rate_limit
@@ -519,7 +552,9 @@ class NewsBot:
         async with state.lock:
             started = time.perf_counter()
             async with self._typing(message):
-                answer = await self._in_worker(self._answer, question, tuple(state.history))
+                answer = await self._in_worker(
+                    self._answer, question, tuple(state.history), filters
+                )
             state.history.append(Turn(question, answer))
             state.last = answer
             parts = render.telegram(answer)

@@ -11,6 +11,7 @@ asserts that something did *not* happen.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import os
 import signal
@@ -115,7 +116,15 @@ class Spy:
         self.threads.add(threading.current_thread().name)
         if self._inner is None:
             self._inner = self._make()
-        return self._inner.answer(question, history, k)
+        inner = self._inner.filtered(self.filters) if self.filters else self._inner
+        return inner.answer(question, history, k)
+
+    filters: Any = None
+
+    def filtered(self, filters: Any) -> Spy:
+        narrowed = copy.copy(self)  # shares the records and, once built, the answerer
+        narrowed.filters = filters
+        return narrowed
 
 
 class Scripted:
@@ -126,6 +135,9 @@ class Scripted:
 
     def answer(self, question: str, history: Sequence[Turn] = (), k: int | None = None) -> Answer:
         return self.reply(question)
+
+    def filtered(self, filters: Any) -> Scripted:
+        return self
 
 
 StartBot = Callable[..., tuple[Running, Spy]]
@@ -232,6 +244,22 @@ def test_ask_quotes_the_sentence_and_shows_typing(api: FakeBotAPI, start_bot: St
     assert typing and typing[0].params["action"] == "typing"
     assert typing[0].at < next(c.at for c in api.calls_to("sendMessage"))
     assert reply.reply_to is None  # private chats are not quoted; groups are (below)
+
+
+def test_ask_filters_narrow_the_search_and_bad_ones_are_explained(
+    api: FakeBotAPI, start_bot: StartBot
+) -> None:
+    start_bot()
+    api.command(20, f"/ask since:2099-01-01 {QUESTION}")
+    [narrowed] = api.wait_sent(20)
+    # the sample article is undated, so nothing is published since 2099: a refusal that says
+    # what was searched, never an answer from outside the filter
+    assert narrowed.text.startswith(REFUSAL) and "since 2099-01-01" in narrowed.text
+    api.command(20, f"/ask since:someday {QUESTION}")
+    bad = api.wait_sent(20, 2)[-1]
+    assert bad.text.startswith("Sorry, ") and "someday" in bad.text
+    api.command(20, "/ask since:2024-01-01")
+    assert api.wait_sent(20, 3)[-1].text == HINT  # filters but no question
 
 
 def test_plain_text_follow_up_sources_and_new(api: FakeBotAPI, start_bot: StartBot) -> None:
@@ -410,6 +438,8 @@ def test_errors_are_logged_answered_and_the_bot_keeps_serving(
     api: FakeBotAPI, start_bot: StartBot, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)  # httpx logs request URLs, with the token, at INFO
+    # ...unless an earlier test ran the CLI in-process, which quietens httpx for the process
+    caplog.set_level(logging.INFO, logger="httpx")
 
     def reply(question: str) -> Answer:
         if question == "boom":
