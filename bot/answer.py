@@ -20,7 +20,7 @@ from bot import timeline
 from bot.retrieve import Passage, Retrieved, Retriever
 from index.filters import Filters
 from index.settings import Settings
-from index.text import match_tokens, script_of
+from index.text import match_tokens, script_of, valid_text
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +196,7 @@ class Answerer:
         return other
 
     def answer(self, question: str, history: Sequence[Turn] = (), k: int | None = None) -> Answer:
-        question = question.strip()
+        question = valid_text(question).strip()  # a command-line argument need not be UTF-8
         rewritten = rewrite_followup(question, history)
         found = self.retriever.search(
             rewritten or question,

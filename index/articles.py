@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from index.errors import SourceError
-from index.text import clean_text, detect_language
+from index.text import clean_text, detect_language, valid_text
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +67,10 @@ class Skipped:
 
     path: str
     reason: str
+
+    def __post_init__(self) -> None:  # file names need not be UTF-8; reports must print
+        object.__setattr__(self, "path", valid_text(self.path))
+        object.__setattr__(self, "reason", valid_text(self.reason))
 
 
 @dataclass(frozen=True)
@@ -278,7 +282,7 @@ def iso_date(value: Any) -> str | None:
 def _str_or_none(value: Any) -> str | None:
     if value is None:
         return None
-    text = str(value).strip()
+    text = valid_text(str(value)).strip()
     return text or None
 
 
@@ -365,7 +369,7 @@ def find_files(paths: Iterable[Path]) -> Found:
         if not root.exists() and not root.is_symlink():
             raise SourceError(f"source not found: {root}")
         if root.is_file():
-            found.files.append(SourceFile(root, root.name, root.stat().st_size))
+            found.files.append(SourceFile(root, valid_text(root.name), root.stat().st_size))
             continue
         if not root.is_dir():
             found.skipped.append(Skipped(str(root), "not a file or folder"))
@@ -414,7 +418,7 @@ def _walk(root: Path, folder: Path, ancestors: set[Path], found: Found) -> None:
             if path.suffix.lower() not in LOADERS:
                 logger.debug("ignoring %s: no loader for %r", path, path.suffix)
                 continue
-            key = path.relative_to(root).as_posix()
+            key = valid_text(path.relative_to(root).as_posix())
             found.files.append(SourceFile(path, key, st.st_size))
         else:
             found.skipped.append(Skipped(str(path), "not a regular file"))

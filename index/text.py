@@ -23,8 +23,24 @@ _ARABIC_LETTER = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufd
 _LATIN_LETTER = re.compile("[A-Za-z\u00c0-\u024f]")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _surrogate(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else "\ufffd"
+
+
+def valid_text(text: str) -> str:
+    """``text`` without lone surrogates, which UTF-8 cannot encode (SQLite, the model, stdout
+    would all raise): a byte of an undecodable file name (``surrogateescape``) becomes ``\\xff``,
+    a lone surrogate from a JSON escape (``"\\ud800"``) becomes U+FFFD."""
+    return _SURROGATE.sub(_surrogate, text) if _SURROGATE.search(text) else text
+
+
 def clean_text(text: str) -> str:
     """Article text as stored: controls removed, line ends unified, page residue dropped."""
+    text = valid_text(text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _INVISIBLE.sub("", text)
     text = _CONTROL.sub("", text)
