@@ -86,6 +86,12 @@ def rrf(f: dict[str, Any], w: tuple[float, float, float], k: float, pool: int = 
     return np.where(cand, score, -np.inf)
 
 
+def weighted(f: dict[str, Any], a: float, c: float) -> np.ndarray:
+    """The retriever's fusion (bot.retrieve.fuse) over every chunk."""
+    lex = f["lex"] / np.maximum(f["lex"].max(axis=1, keepdims=True), 1e-9)
+    return a * f["dense"] + (1 - a) * f["sent"] + c * lex
+
+
 def article_metrics(
     score: np.ndarray, articles: list[str], queries: list[Query]
 ) -> dict[str, float]:
@@ -122,42 +128,54 @@ def main(argv: list[str] | None = None) -> int:
     index = load_index(settings)
     embedder = get_embedder(settings.embed_model)
     xq = HERE / "out" / "xquad"
-    sets = {
-        "en": load_queries([xq / "queries_en.jsonl"]),
-        "ar": load_queries([xq / "queries_ar.jsonl"]),
-    }
-    grid_w = [0.0, 0.25, 0.5, 0.75, 1.0, 1.5]
-    for name, queries in sets.items():
-        qvecs = embedder.queries([q.question for q in queries])
-        f = features(index, queries, qvecs)
-        tune = [i for i, q in enumerate(queries) if q.split == "tune"]
-        test = [i for i, q in enumerate(queries) if q.split == "test"]
+    halves: dict[str, dict[str, tuple[dict[str, Any], list[Query]]]] = {}
+    for name in ("en", "ar"):
+        queries = load_queries([xq / f"queries_{name}.jsonl"])
+        f = features(index, queries, embedder.queries([q.question for q in queries]))
+        halves[name] = {}
+        for half in ("tune", "test"):
+            rows = [i for i, q in enumerate(queries) if q.split == half]
+            halves[name][half] = ({k: v[rows] for k, v in f.items()}, [queries[i] for i in rows])
 
-        def sub(f: dict[str, Any], rows: list[int]) -> dict[str, Any]:
-            return {k: v[rows] for k, v in f.items()}
+    def measure(score_of: Any, half: str) -> dict[str, dict[str, float]]:
+        return {
+            name: article_metrics(score_of(halves[name][half][0]), index["article"], qs)
+            for name in halves
+            for qs in [halves[name][half][1]]
+        }
 
-        ft, fh = sub(f, tune), sub(f, test)
-        qt, qh = [queries[i] for i in tune], [queries[i] for i in test]
-        results = []
-        for wd, ws, wl, k in itertools.product(grid_w, grid_w, grid_w, (5, 10, 20, 60)):
-            if wd == ws == wl == 0:
-                continue
-            m = article_metrics(rrf(ft, (wd, ws, wl), k), index["article"], qt)
-            results.append((m["MRR@10"], m, (wd, ws, wl, k)))
-        results.sort(key=lambda r: -r[0])
-        print(f"== {name}: best on tune", file=sys.stderr)
-        for _mrr, m, w in results[:8]:
-            held = article_metrics(rrf(fh, w[:3], w[3]), index["article"], qh)
-            print(f"  w={w} tune={m} test={held}")
-        for label, w in (
-            ("dense", (1, 0, 0, 20)),
-            ("sentence", (0, 1, 0, 20)),
-            ("lexical", (0, 0, 1, 20)),
-            ("default", (1.0, 1.0, 0.5, 20)),
-        ):
-            m = article_metrics(rrf(ft, w[:3], w[3]), index["article"], qt)
-            held = article_metrics(rrf(fh, w[:3], w[3]), index["article"], qh)
-            print(f"  {label:<9} tune={m} test={held}")
+    def both(m: dict[str, dict[str, float]]) -> float:
+        return sum(v["MRR@10"] for v in m.values())
+
+    def show(label: str, score_of: Any) -> None:
+        tune, test = measure(score_of, "tune"), measure(score_of, "test")
+        for name in halves:
+            print(f"  {label:<34} {name} tune={tune[name]} held-out={test[name]}")
+
+    # The retriever's fusion: a*chunk cosine + (1-a)*best sentence + c*BM25/max BM25.
+    summed = []
+    for a, c in itertools.product(
+        (0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7), (0.0, 0.01, 0.02, 0.03, 0.05, 0.08)
+    ):
+        summed.append((both(measure(lambda f, a=a, c=c: weighted(f, a, c), "tune")), a, c))
+    summed.sort(reverse=True)
+    _, a, c = summed[0]
+    print("== weighted sum, chosen on the tuning half (both languages' MRR@10)")
+    show(f"dense {a} sentence {1 - a:.2f} lexical {c}", lambda f: weighted(f, a, c))
+    grid = (0.0, 0.5, 1.0, 1.5)
+    ranked = []
+    for wd, ws, wl, k in itertools.product(grid, grid, grid, (5, 20, 60)):
+        if wd or ws or wl:
+            w = (wd, ws, wl)
+            ranked.append((both(measure(lambda f, w=w, k=k: rrf(f, w, k), "tune")), w, k))
+    ranked.sort(reverse=True)
+    _, w, k = ranked[0]
+    print("== reciprocal rank fusion, best on the tuning half")
+    show(f"weights {w} k {k}", lambda f: rrf(f, w, k))
+    print("== one channel alone")
+    show("dense", lambda f: f["dense"])
+    show("best sentence", lambda f: f["sent"])
+    show("BM25", lambda f: np.where(f["lex"] > 0, f["lex"], -1.0) + 1e-6 * f["dense"])
     return 0
 
 

@@ -342,7 +342,8 @@ def format_report(result: dict[str, Any]) -> str:
 
         def f(key: str, r: dict[str, Any] = r) -> str:
             v = r.get(key)
-            return "-" if v is None else f"{v:.3f}"
+            ranking = key.startswith(("recall", "mrr", "ndcg"))
+            return "-" if v is None or (ranking and not r["n"]) else f"{v:.3f}"
 
         lines.append(
             f"{name:<22}{r['n']:>6}{f('recall@1'):>7}{f('recall@5'):>7}{f('recall@10'):>7}"

@@ -190,7 +190,11 @@ class Retriever:
         texts = [question] + ([extra_query] if extra_query else [])
         qvecs = self.embedder.queries(texts)
         qvec = qvecs[0]
-        dense = self.vectors.query(qvec, pool, filters.chroma_where() if filters else None)
+        w = self.weights
+        # BM25 alone (an ablation) ranks BM25's own candidates, nothing the vectors found.
+        vectors_used = bool(w.dense or w.sentence)
+        where = filters.chroma_where() if filters else None
+        dense = self.vectors.query(qvec, pool, where) if vectors_used else []
         lexical = self.manifest.lexical(question, pool, filters)
         ids = list(dict.fromkeys([cid for cid, _ in dense] + [cid for cid, _ in lexical]))
         chunks = self.manifest.chunks(ids)  # drops orphans of an interrupted reindex
@@ -209,7 +213,9 @@ class Retriever:
         if missing:  # found by BM25 alone: its chunk cosine still counts
             dense_score.update(self._cosines(qvec, missing))
         fused = fuse(dense_score, best_sent, lex_score, self.weights)
-        ranked = sorted(fused, key=lambda c: (-fused[c], -best_sent.get(c, 0.0)))
+        # Ties (a channel alone, or no BM25 match) go to the best sentence, when it counts.
+        tie = best_sent if w.sentence else dense_score if w.dense else {}
+        ranked = sorted(fused, key=lambda c: (-fused[c], -tie.get(c, 0.0)))
         order, hidden = self._collapse(ranked, chunks)
 
         def passage(cid: str, others: Sequence[str] = ()) -> Passage:
