@@ -86,10 +86,22 @@ def rrf(f: dict[str, Any], w: tuple[float, float, float], k: float, pool: int = 
     return np.where(cand, score, -np.inf)
 
 
+def candidates(f: dict[str, Any], pool: int = 50) -> np.ndarray:
+    """The retriever's candidates: the top ``pool`` chunks by cosine, and BM25's top ``pool``.
+
+    Scoring every chunk instead is not the same thing: a chunk with one very short sentence
+    scores high against most questions and would top the sentence channel."""
+    rd = ranks_of(f["dense"], pool)
+    lex = np.where(f["lex"] > 0, f["lex"], -np.inf)
+    rl = ranks_of(lex, pool)
+    return np.isfinite(rd) | (np.isfinite(rl) & np.isfinite(lex))
+
+
 def weighted(f: dict[str, Any], a: float, c: float) -> np.ndarray:
-    """The retriever's fusion (bot.retrieve.fuse) over every chunk."""
+    """The retriever's fusion (bot.retrieve.fuse) over its candidates."""
     lex = f["lex"] / np.maximum(f["lex"].max(axis=1, keepdims=True), 1e-9)
-    return a * f["dense"] + (1 - a) * f["sent"] + c * lex
+    score = a * f["dense"] + (1 - a) * f["sent"] + c * lex
+    return np.where(candidates(f), score, -np.inf)
 
 
 def article_metrics(
@@ -174,8 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     show(f"weights {w} k {k}", lambda f: rrf(f, w, k))
     print("== one channel alone")
     show("dense", lambda f: f["dense"])
-    show("best sentence", lambda f: f["sent"])
-    show("BM25", lambda f: np.where(f["lex"] > 0, f["lex"], -1.0) + 1e-6 * f["dense"])
+    show("best sentence (of the candidates)", lambda f: np.where(candidates(f), f["sent"], -9))
+    show("BM25 (no match: not ranked)", lambda f: np.where(f["lex"] > 0, f["lex"], -np.inf))
     return 0
 
 
