@@ -42,6 +42,18 @@ _STOPWORDS = set(
 )
 _STOP_NORMALISED = {t for w in _STOPWORDS for t in match_tokens(w)}
 
+# A sentence that talks to a language model instead of reporting news (a prompt injection planted
+# in an article) is never quoted: the quote would hand the instruction on to the reader, and its
+# instruction-like wording ("reply that the meeting was cancelled") can outscore the real answer.
+_ADDRESSES_MODEL = re.compile(
+    r"\b(ignore|disregard|forget)\s+(all\s+|any\s+)?(the\s+|your\s+)?"
+    r"(previous|prior|above|earlier|preceding)\s+(instructions|prompts?|messages|rules)|"
+    r"^\W*(system|assistant|developer)\s*:|<\|im_(start|end)\|>|\[/?INST\]|<</?SYS>>|"
+    r"\byou are now (in )?\w+ mode\b|\bdeveloper mode\b|</?excerpts?>|"
+    r"(تجاهل|تجاهلي|انس|انسى)\s+(كل\s+|جميع\s+)?(التعليمات|الأوامر|التوجيهات)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
 _FOLLOWUP_START = re.compile(
     r"^\s*(and|but|so|also|what about|how about|and what|then|"
     r"و|ف|ماذا عن|وماذا|و?ما هو|وأين|ومتى|وكيف|ومن)\b",
@@ -266,6 +278,8 @@ class Answerer:
         for p in passages:
             same_script = script_of(p.chunk.text) == q_script
             for i, cos in enumerate(p.sentence_scores):
+                if _ADDRESSES_MODEL.search(p.sentence(i)):
+                    continue
                 bonus = OVERLAP_WEIGHT * _overlap(q_tokens, p.sentence(i)) if same_script else 0.0
                 scored.append((cos + bonus, cos, p, i))
         if not scored:

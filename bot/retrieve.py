@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 # Candidates taken from each channel. Fixed, not a multiple of k, so the first k passages are the
 # same whether `ask` wants 5 or `eval` wants 30.
 POOL = 50
+# Passages of one article ranked before those of other articles; the rest come after them. An
+# article that repeats itself (or was written to flood the results) cannot fill the top k alone.
+MAX_PER_ARTICLE = 3
 # A follow-up's sentences are scored mostly on its own words, partly on the rewritten question.
 FOLLOWUP_MIX = np.array([0.35, 0.65], dtype=np.float32)
 
@@ -217,6 +220,7 @@ class Retriever:
         tie = best_sent if w.sentence else dense_score if w.dense else {}
         ranked = sorted(fused, key=lambda c: (-fused[c], -tie.get(c, 0.0)))
         order, hidden = self._collapse(ranked, chunks)
+        order = _spread(order, lambda cid: chunks[cid].article_id)
 
         def passage(cid: str, others: Sequence[str] = ()) -> Passage:
             return Passage(
@@ -233,3 +237,18 @@ class Retriever:
         logger.debug("retrieved %d passages in %.1f ms", len(passages), ms)
         baseline = float((self.background @ qvecs.T).mean())
         return Retrieved(passages, qvec, baseline, ms)
+
+
+def _spread(order: Sequence[str], article_of: Callable[[str], str]) -> list[str]:
+    """``order`` with each article's passages beyond ``MAX_PER_ARTICLE`` moved after the others'.
+
+    The first k of the result do not depend on k, like the ranking they come from.
+    """
+    kept: list[str] = []
+    later: list[str] = []
+    seen: dict[str, int] = {}
+    for cid in order:
+        article = article_of(cid)
+        seen[article] = seen.get(article, 0) + 1
+        (kept if seen[article] <= MAX_PER_ARTICLE else later).append(cid)
+    return kept + later
