@@ -199,15 +199,18 @@ def load_html(text: str, src: SourceFile) -> Iterator[Record]:
         doc = trafilatura.bare_extraction(text, with_metadata=True, include_comments=False)
     except Exception as exc:  # trafilatura raises many lxml errors on broken markup
         raise BadInput(f"malformed HTML ({type(exc).__name__})") from exc
-    if doc is None or not getattr(doc, "text", None):
+    if doc is None:
+        raise BadInput("no article text found in the HTML")
+    found: dict[str, Any] = doc if isinstance(doc, dict) else doc.as_dict()
+    if not found.get("text"):
         raise BadInput("no article text found in the HTML")
     yield {
-        "text": doc.text,
-        "title": doc.title,
-        "source": doc.sitename or doc.hostname,
-        "url": doc.url,
-        "published": doc.date,
-        "language": doc.language,
+        "text": found["text"],
+        "title": found.get("title"),
+        "source": found.get("sitename") or found.get("hostname"),
+        "url": found.get("url"),
+        "published": found.get("date"),
+        "language": found.get("language"),
     }
 
 

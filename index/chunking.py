@@ -72,7 +72,7 @@ def chunk_id(article: Article, ordinal: int) -> str:
     return f"{article.id}:{digest}:{ordinal}"
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=16)
 def _splitter(chunk_tokens: int) -> Any:
     ensure_tiktoken_cache()
     from llama_index.core.node_parser import SentenceSplitter
@@ -85,16 +85,34 @@ def _splitter(chunk_tokens: int) -> Any:
         paragraph_separator="\n\n",
         chunking_tokenizer_fn=split_sentences,
         # Our splitter already cuts at sentence marks; the fallback for an over-long sentence
-        # cuts at commas (Latin and Arabic) and semicolons before it cuts words.
-        secondary_chunking_regex=r"[^,;،؛]+[,;،؛]?",
+        # cuts at commas (Latin and Arabic) and semicolons before it cuts words. llama-index
+        # applies it with re.findall, so it must match every character: a run of marks (",,")
+        # or a leading mark would otherwise be dropped and the chunk no longer be a slice.
+        secondary_chunking_regex=r"[^,;،؛]+[,;،؛]*|[,;،؛]+",
         include_metadata=False,
         include_prev_next_rel=False,
     )
 
 
+def _pieces(text: str, chunk_tokens: int, budget: int) -> list[str]:
+    """The splitter's pieces of ``text``, each at most ``chunk_tokens`` tokens.
+
+    llama-index sizes a piece by summing the token counts of the parts it joins; BPE can count
+    the joined text a token or two higher (seen on sentences longer than a chunk, cut at words),
+    so a piece over the limit is split again with a tighter budget.
+    """
+    out: list[str] = []
+    for piece in _splitter(budget).split_text(text):
+        if budget > 8 and count_tokens(piece) > chunk_tokens:
+            out.extend(_pieces(piece, chunk_tokens, budget - max(1, budget // 16)))
+        else:
+            out.append(piece)
+    return out
+
+
 def chunk_article(article: Article, chunk_tokens: int) -> list[Chunk]:
     """Chunks of ``article``; each one's text is an exact slice of the article text."""
-    pieces: list[str] = _splitter(chunk_tokens).split_text(article.text)
+    pieces = _pieces(article.text, chunk_tokens, chunk_tokens)
     chunks: list[Chunk] = []
     cursor = 0
     for piece in pieces:

@@ -93,7 +93,11 @@ class SentenceTransformerModel:
             self._model = SentenceTransformer(str(path or name), device="cpu")
         except Exception as exc:
             raise EmbeddingError(f"cannot load embedding model {name!r}: {exc}") from exc
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        # sentence-transformers 6 renamed get_sentence_embedding_dimension (a FutureWarning).
+        dimension = getattr(self._model, "get_embedding_dimension", None)
+        if dimension is None:
+            dimension = self._model.get_sentence_embedding_dimension
+        self.dim = int(dimension() or 0)
         self.max_tokens = int(self._model.max_seq_length or 256)
         # e5-family models were trained with these prefixes.
         self._e5 = "e5" in name.lower()

@@ -144,11 +144,10 @@ def reindex(
                     continue
                 loaded = load_file(src, max_bytes)
                 report.skipped.extend(loaded.skipped)
-                whole_file_failed = not loaded.articles and any(
-                    s.path == str(src.path) for s in loaded.skipped
-                )
+                # Nothing usable, only problems (unreadable, malformed, every record bad):
+                # keep the last good version of this file answering until it is fixed.
+                whole_file_failed = not loaded.articles and bool(loaded.skipped)
                 if whole_file_failed and before:
-                    # Keep the last good version of this file answering until it is fixed.
                     seen.update(before[1])
                     continue
                 ids = []

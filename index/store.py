@@ -65,8 +65,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts_vocab USING fts5vocab(chunks_fts, 
 """
 
 # Bumped whenever match_tokens changes what is stored: opening an older manifest re-tokenises
-# its chunks (2: apostrophes inside words, English plurals).
-LEXICAL_VERSION = "2"
+# its chunks (2: English plurals; 3: apostrophes inside words, "Israel's" is "israel").
+LEXICAL_VERSION = "3"
 
 
 def fts_tokens(title: str | None, text: str) -> str:
@@ -300,12 +300,12 @@ class Manifest:
                 part,
             )
             for row in rows:
-                spans = tuple(tuple(s) for s in json.loads(row[4]))
+                spans = tuple((int(a), int(b)) for a, b in json.loads(row[4]))
                 vecs = np.frombuffer(row[5], dtype=np.float32)
                 dim = vecs.size // max(len(spans), 1)
                 out[row[0]] = StoredChunk(
                     id=row[0], article_id=row[1], ordinal=row[2], text=row[3],
-                    sentences=spans,  # type: ignore[arg-type]
+                    sentences=spans,
                     sent_vecs=vecs.reshape(len(spans), dim) if spans else vecs.reshape(0, 0),
                     title=row[6], source=row[7], url=row[8], published=row[9],
                     language=row[10], path=row[11],

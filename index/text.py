@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Any
 
 # Bidi controls, zero-width space, word joiner and BOM are never article text; ZWNJ/ZWJ are
 # kept (they shape Persian and Urdu words).
@@ -133,7 +134,8 @@ _ARABIC_MAP = str.maketrans(
         **{chr(0x06F0 + i): str(i) for i in range(10)},
     }
 )  # fmt: skip
-_TOKEN = re.compile(r"[\w]+", re.UNICODE)
+# Apostrophes inside a word are part of it, so "Israel's" is one token (then "israel").
+_TOKEN = re.compile(r"\w+(?:['’]\w+)*", re.UNICODE)
 _AR_PREFIXES = ("وبال", "وكال", "وفال", "ولل", "وال", "بال", "كال", "فال", "لل", "ال")
 _AR_ONE_LETTER = ("و", "ب", "ك", "ف", "ل")
 
@@ -160,7 +162,7 @@ def match_tokens(text: str) -> list[str]:
         if _ARABIC_LETTER.match(token):
             token = _strip_prefix(token)
         else:
-            if token.endswith("'s"):
+            if token.endswith(("'s", "’s")):
                 token = token[:-2]
             token = _singular(token)
         out.append(token)
@@ -226,7 +228,7 @@ def query_terms(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _latin_detector():  # type: ignore[no-untyped-def]
+def _latin_detector() -> Any:
     from lingua import Language, LanguageDetectorBuilder
 
     languages = [

@@ -1,0 +1,456 @@
+"""index.reindex: incremental runs, moved corpora, bad inputs, and interrupted runs.
+
+Every index here is built from a few short generated articles (one chunk each) so the real
+model stays fast; "consistent" always means the manifest and Chroma list the same chunk ids.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from index.errors import SourceError
+from index.reindex import WRITE_BATCH_CHUNKS, Report, reindex
+from index.settings import Settings
+from index.store import Manifest, Vectors
+
+TOWNS = ["Amber", "Birch", "Cedar", "Delta", "Elm", "Fern", "Grove", "Heath"]
+
+
+def news(i: int, what: str = "opened a new library") -> str:
+    """A short English article, one chunk, distinct per ``i``."""
+    town = f"{TOWNS[i % len(TOWNS)]}{i}"
+    return f"The town of {town} {what} on Monday. The mayor of {town} said it cost {i} million."
+
+
+def manifest_articles(settings: Settings) -> dict[str, str]:
+    """Article id -> its chunks' text, as the manifest holds it."""
+    manifest = Manifest(settings.manifest_path, create=False)
+    try:
+        ids = list(manifest.article_hashes())
+        out = {}
+        for article_id, chunk_ids in manifest.chunk_ids_of(ids).items():
+            chunks = manifest.chunks(chunk_ids)
+            out[article_id] = "\n".join(chunks[c].text for c in sorted(chunk_ids))
+        return out
+    finally:
+        manifest.close()
+
+
+def counts(report: Report) -> dict[str, int]:
+    return {
+        "added": report.added,
+        "updated": report.updated,
+        "removed": report.removed,
+        "unchanged": report.unchanged,
+        "chunks": report.chunks,
+    }
+
+
+# --- incremental -------------------------------------------------------------------------------
+
+
+def test_second_run_embeds_nothing(settings, write_files, index_ids):
+    write_files(settings.articles_dir, {f"{i}.txt": news(i) for i in range(3)})
+    first = reindex(settings)
+    assert counts(first) == {"added": 3, "updated": 0, "removed": 0, "unchanged": 0, "chunks": 3}
+    again = reindex(settings)
+    assert counts(again) == {"added": 0, "updated": 0, "removed": 0, "unchanged": 3, "chunks": 0}
+    listed, stored = index_ids(settings)
+    assert listed == stored and len(stored) == 3
+
+
+def test_add_change_remove_between_runs(settings, write_files, index_ids):
+    root = settings.articles_dir
+    write_files(root, {"a.txt": news(0), "b.txt": news(1), "c.txt": news(2), "d.txt": news(3)})
+    reindex(settings)
+    listed_before, _ = index_ids(settings)
+    by_article_before = {cid.split(":")[0]: cid for cid in listed_before}
+    texts_before = manifest_articles(settings)
+
+    (root / "b.txt").write_text(news(1, "closed its old bridge"))  # changed
+    (root / "c.txt").unlink()  # removed
+    write_files(root, {"e.txt": news(4)})  # added
+    os.utime(root / "d.txt", (1, 1))  # touched only: same bytes
+    report = reindex(settings)
+    assert counts(report) == {"added": 1, "updated": 1, "removed": 1, "unchanged": 2, "chunks": 2}
+
+    listed, stored = index_ids(settings)
+    assert listed == stored and len(stored) == 4
+    texts = manifest_articles(settings)
+    changed = [a for a in texts if a in texts_before and texts[a] != texts_before[a]]
+    assert len(changed) == 1 and "closed its old bridge" in texts[changed[0]]
+    # the changed article's old chunks are gone from both sides, the unchanged keep their ids
+    assert by_article_before[changed[0]] not in stored
+    gone = set(texts_before) - set(texts)
+    assert len(gone) == 1 and by_article_before[gone.pop()] not in stored
+    kept = [cid for a, cid in by_article_before.items() if texts.get(a) == texts_before[a]]
+    assert len(kept) == 2 and set(kept) <= stored
+
+
+def test_full_reindex_reembeds_everything_without_duplicates(settings, write_files, index_ids):
+    write_files(settings.articles_dir, {f"{i}.txt": news(i) for i in range(3)})
+    reindex(settings)
+    before = index_ids(settings)
+    report = reindex(settings, full=True)
+    assert counts(report) == {"added": 0, "updated": 3, "removed": 0, "unchanged": 0, "chunks": 3}
+    assert index_ids(settings) == before
+    assert Vectors(settings).count() == 3
+    manifest = Manifest(settings.manifest_path, create=False)
+    try:
+        assert manifest.counts() == (3, 3)
+        assert manifest.get_meta("dirty") == "0"
+    finally:
+        manifest.close()
+
+
+def test_new_bytes_with_the_same_content_embed_nothing(settings, write_files):
+    write_files(settings.articles_dir, {"a.txt": "سيعقد الاجتماع في أوائل كانون الأول."})
+    reindex(settings)
+    # web residue and white space change the file, not the article
+    write_files(
+        settings.articles_dir, {"a.txt": "سيعقد الاجتماع في أوائل كانون الأول.\n\nشاركها.\n"}
+    )
+    report = reindex(settings)
+    assert counts(report) == {"added": 0, "updated": 0, "removed": 0, "unchanged": 1, "chunks": 0}
+
+
+def test_several_roots_are_tracked_apart(settings, write_files, tmp_path, index_ids):
+    one, two = tmp_path / "one", tmp_path / "two"
+    # (ids hash the path relative to its root, so the roots hold different names)
+    write_files(one, {"a.txt": news(0)})
+    write_files(two, {"b.txt": news(1), "c.txt": news(2)})
+    assert reindex(settings, paths=[one, two]).added == 3
+    # a run over one root leaves the other root's articles alone
+    report = reindex(settings, paths=[one])
+    assert (report.removed, report.unchanged) == (0, 1)
+    (two / "c.txt").unlink()
+    assert reindex(settings, paths=[two]).removed == 1
+    listed, stored = index_ids(settings)
+    assert listed == stored and len(stored) == 2
+
+
+def test_duplicate_ids_keep_the_first(settings, write_files):
+    write_files(
+        settings.articles_dir,
+        {
+            "a.md": "---\nid: same\n---\nThe first telling of the story.",
+            "b.md": "---\nid: same\n---\nA second telling of the story.",
+        },
+    )
+    report = reindex(settings)
+    assert report.added == 1
+    assert [(s.path, s.reason) for s in report.skipped] == [("b.md", "duplicate article id 'same'")]
+    assert "first telling" in manifest_articles(settings)["same"]
+
+
+def test_report_as_json(settings, write_files):
+    write_files(settings.articles_dir, {"a.txt": news(0), "bad.json": "{"})
+    data = reindex(settings).as_json()
+    assert data["added"] == 1 and data["chunks"] == 1
+    assert data["skipped"] == [
+        {"path": str(settings.articles_dir / "bad.json"), "reason": data["skipped"][0]["reason"]}
+    ]
+    assert data["skipped"][0]["reason"].startswith("malformed JSON")
+    json.dumps(data)  # plain data
+
+
+def test_missing_source_raises_before_touching_the_store(settings, tmp_path):
+    with pytest.raises(SourceError):
+        reindex(settings, paths=[tmp_path / "no-such-folder"])
+    assert not settings.manifest_path.exists()
+
+
+# --- moving the corpus -------------------------------------------------------------------------
+
+
+def test_moved_or_copied_corpus_keeps_ids_and_embeds_nothing(settings, write_files, index_ids):
+    first = settings.articles_dir
+    write_files(
+        first,
+        {
+            "a.txt": news(0),
+            "deep/er/b.md": f"# A title\n\n{news(1)}",
+            "feed.jsonl": json.dumps({"text": news(2)}) + "\n" + json.dumps({"text": news(3)}),
+            "list.json": json.dumps([{"text": news(4)}, {"text": news(5), "url": "https://x.y/5"}]),
+        },
+    )
+    assert reindex(settings).added == 6
+    ids = set(manifest_articles(settings))
+    chunk_ids = index_ids(settings)
+
+    moved = first.parent / "moved" / "corpus"
+    moved.parent.mkdir()
+    first.rename(moved)
+    at_moved = settings.model_copy(update={"articles_dir": moved})
+    report = reindex(at_moved)
+    assert counts(report) == {"added": 0, "updated": 0, "removed": 0, "unchanged": 6, "chunks": 0}
+    assert set(manifest_articles(settings)) == ids
+    assert index_ids(settings) == chunk_ids
+
+    copied = first.parent / "copy"
+    shutil.copytree(moved, copied)
+    report = reindex(settings.model_copy(update={"articles_dir": copied}))
+    assert (report.added, report.chunks, report.unchanged) == (0, 0, 6)
+
+    # the index follows the articles to their new folder: a deletion there is seen
+    (copied / "a.txt").unlink()
+    assert reindex(settings.model_copy(update={"articles_dir": copied})).removed == 1
+    assert len(manifest_articles(settings)) == 5
+
+
+# --- bad inputs --------------------------------------------------------------------------------
+
+ARABIC = "أعلنت وزارة الخارجية أن الاجتماع سيعقد في أوائل كانون الأول."
+
+# file name -> (bytes, the start of the reason it is skipped with, or None when it must load)
+INPUTS: dict[str, tuple[bytes, str | None]] = {
+    "good.txt": (news(0).encode(), None),
+    "good-ar.md": (f"---\ntitle: اجتماع\nsource: AFP\n---\n{ARABIC}".encode(), None),
+    "bom-utf8.txt": (b"\xef\xbb\xbf" + news(1).encode(), None),
+    "bom-utf16.txt": (news(2).encode("utf-16"), None),
+    "cp1256.txt": (ARABIC.replace("الخارجية", "الدفاع").encode("cp1256"), None),
+    "feed.jsonl": (
+        (
+            json.dumps({"text": news(3)}) + '\n{"text": "cut\n' + json.dumps({"text": news(4)})
+        ).encode(),
+        "malformed JSON line",
+    ),
+    "empty.txt": (b"", "empty file"),
+    "binary.txt": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file"),
+    "broken.html": (b"<div><p>unclosed <b>bold", "no article text found in the HTML"),
+    "broken.json": (b'[{"text": "cut off', "malformed JSON"),
+    "broken-front.md": (b"---\ntitle: [oops\n---\nBody.", "malformed front matter"),
+    "big.txt": (news(5).encode() * 100, "larger than the"),
+}
+
+
+@pytest.fixture
+def bad_corpus(settings, write_files):
+    """A corpus holding every kind of bad input next to good ones; cap 5 KB."""
+    root = settings.articles_dir
+    write_files(root, {name: raw for name, (raw, _) in INPUTS.items()})
+    (root / "bad.txt").symlink_to("/proc/self/mem")  # a real read error (EIO), even for root
+    (root / "sub").mkdir()
+    (root / "sub" / "loop").symlink_to("..")  # a folder link to its own parent
+    return settings.model_copy(update={"max_file_mb": 0.005})
+
+
+def skipped_by_name(report: Report) -> dict[str, str]:
+    out = {}
+    for s in report.skipped:
+        name = Path(s.path.split(":")[0].split("#")[0]).name
+        out[name] = s.reason
+    return out
+
+
+def test_every_bad_input_is_skipped_with_its_reason(bad_corpus, caplog, index_ids):
+    with caplog.at_level(logging.WARNING, logger="index.articles"):
+        report = reindex(bad_corpus)
+    reasons = skipped_by_name(report)
+    expected = {name: why for name, (_, why) in INPUTS.items() if why}
+    expected |= {"bad.txt": "unreadable: Input/output error", "loop": "symlink loop"}
+    assert set(reasons) == set(expected)
+    for name, why in expected.items():
+        assert reasons[name].startswith(why), (name, reasons[name])
+    paths = {s.path for s in report.skipped}
+    assert str(bad_corpus.articles_dir / "empty.txt") in paths
+    assert "feed.jsonl:2" in paths  # a bad line is named by file and line
+    assert any("cp1256.txt" in r.getMessage() for r in caplog.records)
+
+    # the rest is indexed: good files, both BOMs, cp1256, and the good JSONL lines
+    texts = manifest_articles(bad_corpus)
+    assert report.added == len(texts) == 7
+    joined = "\n".join(texts.values())
+    for i in (0, 1, 2, 3, 4):
+        assert f"{TOWNS[i]}{i}" in joined
+    assert ARABIC in joined and ARABIC.replace("الخارجية", "الدفاع") in joined
+    listed, stored = index_ids(bad_corpus)
+    assert listed == stored and len(stored) == 7
+
+    # bad files are reported again on the next run (not remembered as done); nothing re-embeds
+    again = reindex(bad_corpus)
+    assert skipped_by_name(again) == reasons
+    assert (again.chunks, again.unchanged, again.removed) == (0, 7, 0)
+
+
+BREAKAGES = {
+    "malformed-json": ("list.json", json.dumps([{"text": news(0)}]), '[{"text": "cut'),
+    "every-jsonl-line-bad": ("feed.jsonl", json.dumps({"text": news(0)}), '{"text": \n{oops\n'),
+    "malformed-front-matter": ("a.md", f"---\ntitle: T\n---\n{news(0)}", "---\ntitle: [\n---\nx"),
+    "now-binary": ("a.txt", news(0), b"\x00\x01\x02 not text"),
+    "now-empty": ("a.txt", news(0), ""),
+    "now-unreadable": ("a.txt", news(0), None),  # becomes a link to /proc/self/mem
+}
+
+
+@pytest.mark.parametrize("kind", list(BREAKAGES))
+def test_a_file_that_breaks_keeps_its_previous_articles(kind, settings, write_files, index_ids):
+    name, good, broken = BREAKAGES[kind]
+    path = settings.articles_dir / name
+    write_files(settings.articles_dir, {name: good, "other.txt": news(1)})
+    assert reindex(settings).added == 2
+    before = index_ids(settings)
+
+    if broken is None:
+        path.unlink()
+        path.symlink_to("/proc/self/mem")
+    else:
+        write_files(settings.articles_dir, {name: broken})
+    report = reindex(settings)
+    assert (report.removed, report.chunks) == (0, 0)
+    assert name in {Path(s.path.split(":")[0].split("#")[0]).name for s in report.skipped}
+    assert index_ids(settings) == before
+    assert any(f"{TOWNS[0]}0" in t for t in manifest_articles(settings).values())
+
+    # fixed: the new version replaces the old; deleted: its articles go
+    path.unlink()
+    write_files(settings.articles_dir, {name: good.replace("a new library", "a new museum")})
+    fixed = reindex(settings)
+    assert (fixed.updated, fixed.removed, fixed.skipped) == (1, 0, [])
+    path.unlink()
+    assert reindex(settings).removed == 1
+    listed, stored = index_ids(settings)
+    assert listed == stored and len(stored) == 1
+
+
+# --- interrupted runs --------------------------------------------------------------------------
+
+CHILD = """
+import os, signal, sys
+from pathlib import Path
+import index.store
+from index.reindex import reindex
+from index.settings import Settings
+
+store, articles, kill_after_upserts = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+if kill_after_upserts:
+    # Die the hard way right after a batch's vectors reach Chroma, before the manifest
+    # records them: the worst moment, which leaves orphan vectors behind.
+    upsert, calls = index.store.Vectors.upsert, []
+
+    def dying_upsert(self, items):
+        upsert(self, items)
+        calls.append(1)
+        if len(calls) == kill_after_upserts:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    index.store.Vectors.upsert = dying_upsert
+report = reindex(Settings(store_dir=store, articles_dir=articles, chroma_url=None))
+print("done", report.added, report.chunks, flush=True)
+"""
+
+N_PREVIOUS, N_NEW = 3, 60
+BATCH = WRITE_BATCH_CHUNKS  # one chunk per article: the first batch is this many articles
+
+
+def run_child(settings: Settings, log: Path, kill_after_upserts: int = 0) -> subprocess.Popen[str]:
+    """``reindex`` in a fresh interpreter; stderr goes to ``log`` (a pipe nobody reads while
+    the test polls could fill up and stall the child)."""
+    args = [str(settings.store_dir), str(settings.articles_dir), str(kill_after_upserts)]
+    with log.open("w") as err:
+        return subprocess.Popen(
+            [sys.executable, "-c", CHILD, *args],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            cwd=log.parent,  # no .env there; NEWSBOT_* come from the test's environment
+        )
+
+
+def manifest_chunk_count(path: Path) -> int:
+    """Read-only look at the manifest while another process writes it (WAL: no blocking)."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+    finally:
+        db.close()
+
+
+def kill_after_first_batch(proc: subprocess.Popen[str], manifest: Path, timeout: float) -> None:
+    """SIGKILL ``proc`` as soon as its first batch is in the manifest (polled, bounded)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if manifest_chunk_count(manifest) > N_PREVIOUS:
+            proc.send_signal(signal.SIGKILL)
+            return
+        try:
+            proc.wait(timeout=0.02)  # the poll interval, and an early-exit check
+        except subprocess.TimeoutExpired:
+            continue
+        pytest.fail(f"the reindex ended (rc {proc.returncode}) before it could be killed")
+    proc.kill()
+    pytest.fail(f"no batch written within {timeout:.0f}s")
+
+
+@pytest.mark.parametrize("when", ["mid-run", "vectors-written-manifest-not"])
+def test_killed_reindex_leaves_the_previous_index_answering(
+    when, settings, write_files, embedder, index_ids
+):
+    write_files(settings.articles_dir, {f"old{i}.txt": news(100 + i) for i in range(N_PREVIOUS)})
+    log = settings.store_dir.parent / "child.log"
+    first = run_child(settings, log)
+    out, _ = first.communicate(timeout=180)
+    assert first.returncode == 0 and out.startswith(f"done {N_PREVIOUS}"), log.read_text()
+
+    # 60 new two-sentence articles of one chunk each: two batches of work
+    assert BATCH < N_NEW < 2 * BATCH
+    write_files(settings.articles_dir, {f"new{i:02}.txt": news(i) for i in range(N_NEW)})
+    killed = run_child(settings, log, kill_after_upserts=2 if when != "mid-run" else 0)
+    if when == "mid-run":
+        kill_after_first_batch(killed, settings.manifest_path, timeout=180)
+    killed.communicate(timeout=60)
+    assert killed.returncode == -signal.SIGKILL, log.read_text()
+
+    # The previous index still answers: manifest readable, Chroma queryable, old articles there.
+    manifest = Manifest(settings.manifest_path, create=False)
+    try:
+        n_articles, n_chunks = manifest.counts()
+        assert manifest.get_meta("dirty") == "1"
+    finally:
+        manifest.close()
+    # killed after the first batch, before the second: every article wholly there or absent
+    assert (n_articles, n_chunks) == (N_PREVIOUS + BATCH, N_PREVIOUS + BATCH)
+    listed, stored = index_ids(settings)
+    assert listed <= stored
+    if when != "mid-run":
+        assert len(stored - listed) == N_NEW - BATCH, "the second batch's vectors are orphans"
+    q = embedder.queries([f"What did the town of {TOWNS[101 % 8]}101 open?"])[0]
+    hits = Vectors(settings).query(q, 3)
+    manifest = Manifest(settings.manifest_path, create=False)
+    try:
+        found = manifest.chunks([cid for cid, _ in hits])
+    finally:
+        manifest.close()
+    assert f"{TOWNS[101 % 8]}101" in found[hits[0][0]].text
+
+    # Meanwhile two articles of the lost batch change and go: their orphan vectors (if any)
+    # are not re-created by the next run, so only the sweep can remove them.
+    write_files(settings.articles_dir, {f"new{N_NEW - 1}.txt": news(N_NEW - 1, "lost a bridge")})
+    (settings.articles_dir / f"new{N_NEW - 2}.txt").unlink()
+    total = N_PREVIOUS + N_NEW - 1
+
+    # The next run finishes the job: no duplicates, no orphans, counts match the articles.
+    report = reindex(settings)
+    assert (report.added, report.unchanged) == (total - n_articles, n_articles)
+    assert report.chunks == report.added
+    listed, stored = index_ids(settings)
+    assert listed == stored and len(stored) == total
+    assert Vectors(settings).count() == total
+    manifest = Manifest(settings.manifest_path, create=False)
+    try:
+        assert manifest.counts() == (total, total)
+        assert manifest.get_meta("dirty") == "0"
+    finally:
+        manifest.close()

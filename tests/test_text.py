@@ -1,0 +1,183 @@
+"""index.text: cleaning, Arabic/English sentence spans, matching tokens, language id."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from index.text import (
+    clean_text,
+    detect_language,
+    match_tokens,
+    normalize_arabic,
+    script_of,
+    sentence_spans,
+    split_sentences,
+)
+
+
+def sentences(text: str) -> list[str]:
+    return [text[a:b] for a, b in sentence_spans(text)]
+
+
+# --- cleaning ----------------------------------------------------------------------------------
+
+
+def test_trailing_share_line_is_dropped():
+    text = "أعلنت الوزارة يوم الثلاثاء أن الاجتماع سيعقد في كانون الأول.\n\nشاركها."
+    assert clean_text(text) == "أعلنت الوزارة يوم الثلاثاء أن الاجتماع سيعقد في كانون الأول."
+
+
+@pytest.mark.parametrize(
+    "residue", ["شاركها.", "شارك المقال", "اقرأ أيضا:", "Share this article", "Read more »"]
+)
+def test_residue_lines_at_either_end_are_dropped(residue):
+    body = "The bridge opened on Monday.\n\nTraffic eased."
+    assert clean_text(f"{residue}\n{body}\n\n{residue}\n") == body
+
+
+def test_residue_words_inside_a_line_are_kept():
+    text = "وقال إن الولايات المتحدة شاركها في الاجتماع.\nShare prices rose."
+    assert clean_text(text) == text
+
+
+def test_controls_invisible_marks_and_line_ends_are_cleaned():
+    raw = "\ufeffFirst\u200f line.\r\nSecond\x07 line.\rThird\u2066 line.  \n\n\n"
+    assert clean_text(raw) == "First line.\nSecond line.\nThird line."
+
+
+def test_zwnj_is_kept_and_text_is_nfc():
+    assert clean_text("می\u200cخواهم") == "می\u200cخواهم"
+    assert clean_text("e\u0301") == "\u00e9"
+
+
+# --- sentences ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mark", ["؟", "؛", "۔", ".", "!", "?"])
+def test_sentence_end_marks(mark):
+    text = f"الجملة الأولى هنا{mark} والجملة الثانية هنا."
+    assert sentences(text) == [f"الجملة الأولى هنا{mark}", "والجملة الثانية هنا."]
+
+
+def test_arabic_comma_does_not_end_a_sentence():
+    text = "ومع ذلك، فقد مارست مرة واحدة فقط النفوذ الأمريكي، حيث احتفظت ببعض المساعدات."
+    assert sentences(text) == [text]
+
+
+def test_arabic_question_and_semicolon_split_a_paragraph():
+    text = "متى سيعقد الاجتماع؟ في أوائل كانون الأول؛ وقال ميلر إنه الأول، ضمن قناة جديدة."
+    assert sentences(text) == [
+        "متى سيعقد الاجتماع؟",
+        "في أوائل كانون الأول؛",
+        "وقال ميلر إنه الأول، ضمن قناة جديدة.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Mr. Miller said the U.S. would meet Israel. Talks start soon.",
+            ["Mr. Miller said the U.S. would meet Israel.", "Talks start soon."],
+        ),
+        (
+            "Dr. Smith met Gen. Austin on Jan. 5 at 10 a.m. local time. It went well.",
+            ["Dr. Smith met Gen. Austin on Jan. 5 at 10 a.m. local time.", "It went well."],
+        ),
+        ("J. R. Smith and the U.N. agreed. Then they left.", None),
+        ("Prices rose 3.5 percent in 2023. Then they fell.", None),
+    ],
+)
+def test_english_abbreviations_do_not_split(text, expected):
+    got = sentences(text)
+    if expected is None:
+        assert len(got) == 2 and got[1].startswith("Then")
+    else:
+        assert got == expected
+
+
+def test_line_break_ends_a_sentence_and_quotes_stay_with_it():
+    text = "وقال ميلر: “هناك عدد من الحوادث”.\nوأضاف: «لقد أنشأنا هذه القناة.» ثم غادر"
+    assert sentences(text) == [
+        "وقال ميلر: “هناك عدد من الحوادث”.",
+        "وأضاف: «لقد أنشأنا هذه القناة.»",
+        "ثم غادر",
+    ]
+
+
+def test_spans_are_trimmed_and_never_empty():
+    text = "  First.   \n\n  Second!  \n \n"
+    spans = sentence_spans(text)
+    assert [text[a:b] for a, b in spans] == ["First.", "Second!"]
+    assert sentence_spans("   \n ") == []
+
+
+_PIECES = [
+    "word", "كلمة", " ", "  ", "\n", "\n\n", ".", "؟", "؛", "۔", "،", ",", "!", "?", "…", "Mr.",
+    "U.S.", "”", "»", "3.5", "\t",
+]  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=60).map("".join))
+def test_split_sentences_gives_the_text_back_and_spans_are_ordered(text):
+    assert "".join(split_sentences(text)) == text
+    last = 0
+    for a, b in sentence_spans(text):
+        assert last <= a < b <= len(text)
+        assert text[a:b] == text[a:b].strip()
+        last = b
+
+
+# --- normalisation for matching ----------------------------------------------------------------
+
+
+def test_normalize_arabic_unifies_letter_forms_and_digits():
+    assert normalize_arabic("أإآٱ") == "اااا"
+    assert normalize_arabic("مدرسةٌ على") == "مدرسه علي"
+    assert normalize_arabic("مـــدنيين") == "مدنيين"  # tatweel
+    assert normalize_arabic("٤٣٩٧٢ ۱۲") == "43972 12"
+
+
+def test_match_tokens_strip_prefixes_and_case():
+    assert match_tokens("والمدنيين بالأسلحة للمساعدات") == ["مدنيين", "اسلحه", "مساعدات"]
+    # a possessive is the word, not the word plus a stray "s" that matches every possessive
+    assert match_tokens("Israel's U.S. MEETING") == ["israel", "u", "s", "meeting"]
+    assert match_tokens("Israel’s Gaza's") == ["israel", "gaza"]
+    # short words keep their first letter: "وقف" is a word, not "و" + "قف"
+    assert match_tokens("وقف") == ["وقف"]
+
+
+def test_match_tokens_make_spelling_variants_meet():
+    assert match_tokens("الأميركية") == match_tokens("الاميركيه")
+    assert match_tokens("الأول/ديسمبر") == ["اول", "ديسمبر"]
+    assert match_tokens("ديسمبر") == match_tokens("بديسمبر")
+
+
+# --- language ----------------------------------------------------------------------------------
+
+
+def test_detect_language_sample_is_arabic(sample_article):
+    assert detect_language(sample_article.text) == "ar"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("The State Department said the meeting would take place in early December.", "en"),
+        ("Le ministère a annoncé que la réunion aurait lieu début décembre à Paris.", "fr"),
+        ("قال المتحدث إن الاجتماع سيعقد في أوائل كانون الأول/ديسمبر", "ar"),
+        ("قال Miller إن الاجتماع سيعقد في أوائل ديسمبر", "ar"),
+        ("12345 — 67", None),
+    ],
+)
+def test_detect_language(text, code):
+    assert detect_language(text) == code
+
+
+def test_script_of():
+    assert script_of("كانون الأول") == "arabic"
+    assert script_of("December") == "latin"
+    assert script_of("2024 ...") == "other"
