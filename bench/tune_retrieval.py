@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from bot.evaluate import Query, load_queries  # noqa: E402
+from bot.retrieve import Weights  # noqa: E402
 from index.embedding import get_embedder  # noqa: E402
 from index.settings import Settings  # noqa: E402
 from index.store import Manifest, Vectors  # noqa: E402
@@ -126,16 +127,50 @@ def article_metrics(
     return {"R@1": round(r1 / n, 4), "R@5": round(r5 / n, 4), "MRR@10": round(mrr / n, 4)}
 
 
+DISTRACTOR_STEPS = {
+    "gold paragraphs only": ("en-", "gen-"),
+    "+ 1,200 generated Arabic (5x)": ("en-", "gen-en-"),
+    "+ 1,200 generated English (10x)": ("en-",),
+    "+ 240 English XQuAD (11x)": (),
+}
+
+
+def distractor_steps(settings: Settings) -> int:
+    """The fused ranking over growing subsets of the distractor store (exact scores, the
+    retriever's candidates), so one built index shows what each kind of distractor costs."""
+    index = load_index(settings)
+    arts = np.array(index["article"])
+    embedder = get_embedder(settings.embed_model)
+    xq = HERE / "out" / "xquad"
+    for name in ("en", "ar"):
+        queries = load_queries([xq / f"queries_{name}.jsonl"])
+        f_all = features(index, queries, embedder.queries([q.question for q in queries]))
+        for step, left_out in DISTRACTOR_STEPS.items():
+            cols = np.array([not (left_out and a.startswith(left_out)) for a in arts])
+            f = {k: v[:, cols] for k, v in f_all.items()}
+            score = weighted(f, Weights().dense, Weights().lexical)
+            m = article_metrics(score, list(arts[cols]), queries)
+            print(f"  {name} {step:<34} {m}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--index-dir", type=Path, default=HERE / "out" / "idx-xquad")
     parser.add_argument(
         "--calibrate", type=Path, help="a `newsbot eval --details` file: fit the refusal instead"
     )
+    parser.add_argument(
+        "--distractors",
+        action="store_true",
+        help="with an index of corpus_distract.jsonl: R@1/R@5 as each kind of distractor joins",
+    )
     args = parser.parse_args(argv)
     if args.calibrate:
         print(json.dumps(calibrate(args.calibrate), indent=1))
         return 0
+    if args.distractors:
+        return distractor_steps(Settings(store_dir=args.index_dir, chroma_url=None))
     settings = Settings(store_dir=args.index_dir, chroma_url=None)
     index = load_index(settings)
     embedder = get_embedder(settings.embed_model)

@@ -18,7 +18,8 @@ Reads ../shared/eval/xquad (and xquad-r, for sentence boundaries) at run time an
                          but no coherent statement: lexical and topical noise);
   queries_en.jsonl       the 1,190 English questions, ``relevant`` = their Arabic paragraph;
   queries_ar.jsonl       the 1,190 Arabic questions, same ids;
-  sentences.jsonl        per question, the Arabic gold answer texts and XQuAD-R's gold sentence.
+  queries_en_either.jsonl  the English questions with the English paragraph ("en-" + id) also
+                         relevant, for the store with distractors, where it is a right answer;
 
 Each query carries ``split``: "tune" or "test", by paragraph (even / odd paragraph number across
 the whole file), so weights and thresholds are fitted on one half and reported on the other, and
@@ -156,6 +157,13 @@ def main(argv: list[str] | None = None) -> int:
     write_jsonl(args.out / "corpus_distract.jsonl", corpus + distractors)
     write_jsonl(args.out / "queries_en.jsonl", queries["en"])
     write_jsonl(args.out / "queries_ar.jsonl", queries["ar"])
+    # With the English paragraphs in the store, the English version of a paragraph answers an
+    # English question as well as the Arabic one: this file counts either as relevant.
+    either = [
+        {**q, "relevant": [*q["relevant"], *("en-" + r for r in q["relevant"])], "set": "either"}
+        for q in queries["en"]
+    ]
+    write_jsonl(args.out / "queries_en_either.jsonl", either)
     print(
         f"wrote {len(corpus)} paragraphs, {len(distractors)} distractors, "
         f"{len(queries['en'])} questions per language to {args.out}",
