@@ -184,6 +184,9 @@ def summarise(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     out: dict[str, Any] = {"n": len(answerable)}
     for k in CUTOFFS:
         out[f"recall@{k}"] = _mean(recall_at(o.ranked, o.query.relevant, k) for o in answerable)
+    for k in CUTOFFS:  # any relevant article in the first k (= recall@k with one relevant)
+        hits = (mrr_at(o.ranked, o.query.relevant, k) > 0 for o in answerable)
+        out[f"hit@{k}"] = _mean(float(h) for h in hits)
     out["mrr@10"] = _mean(mrr_at(o.ranked, o.query.relevant, 10) for o in answerable)
     out["ndcg@10"] = _mean(ndcg_at(o.ranked, o.query.relevant, 10) for o in answerable)
     ms = [o.ms for o in outcomes]

@@ -86,6 +86,7 @@ def test_summary_separates_answerable_and_offtopic_queries() -> None:
     s = summarise(outcomes)
     assert s["n"] == 1 and s["n_offtopic"] == 1
     assert s["recall@1"] == 0.0 and s["recall@5"] == 1.0 and s["mrr@10"] == 0.5
+    assert s["hit@1"] == 0.0 and s["hit@5"] == 1.0
     assert s["false_refusal"] == 0.0 and s["false_answer"] == 0.0
     assert s["quote_has_answer"] == 1.0
     assert s["query_ms_p50"] == 20.0
