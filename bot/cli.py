@@ -523,7 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--queries", type=Path, action="append", required=True,
         help="JSONL {id, question, relevant: [article id]}; empty relevant = off-topic; repeatable",
     )  # fmt: skip
-    p.add_argument("-k", type=int, default=10, help="articles ranked per query (default 10)")
+    p.add_argument("-k", type=int, default=10, help="articles ranked per query (10 at least)")
     p.add_argument(
         "--index-dir", type=Path,
         help="build the index here and keep it (reused, incrementally, by the next run); "
