@@ -162,6 +162,33 @@ class TokenFilter(logging.Filter):
         return True
 
 
+# What python-telegram-bot may log of its own records' arguments: numbers, types, identifiers
+# (endpoint names) and lists of update ids.
+_SAFE_WORD = re.compile(r"[A-Za-z_][\w.]{0,63}")
+
+
+def _safe_arg(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | type):
+        return value
+    if isinstance(value, str) and _SAFE_WORD.fullmatch(value):
+        return value
+    if isinstance(value, list) and all(isinstance(v, int) for v in value):
+        return value
+    return "<not logged>"
+
+
+def _drop_payload(record: logging.LogRecord) -> None:
+    """python-telegram-bot logs, at DEBUG, the updates it receives and the parameters it sends:
+    the text of every message from any chat, allowed or not, and of every answer. Its records
+    keep their wording and lose those arguments."""
+    if not record.name.startswith("telegram") or not record.args:
+        return
+    if isinstance(record.args, tuple):
+        record.args = tuple(_safe_arg(a) for a in record.args)
+    elif isinstance(record.args, dict):
+        record.args = {k: _safe_arg(v) for k, v in record.args.items()}
+
+
 @contextlib.contextmanager
 def redacted_logs(token: str) -> Iterator[TokenFilter]:
     """Run every new log record through a TokenFilter while the bot runs.
@@ -169,12 +196,14 @@ def redacted_logs(token: str) -> Iterator[TokenFilter]:
     The filter is applied where records are made (the record factory), not on one logger or
     handler: filters on a logger miss its children, and handlers added later (pytest's caplog,
     a user's own) would miss it. httpx logs request URLs, which contain the token, at INFO.
+    Message texts that python-telegram-bot logs at DEBUG are dropped there too.
     """
     token_filter = TokenFilter(token)
     previous = logging.getLogRecordFactory()
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
+        _drop_payload(record)
         token_filter.filter(record)
         return record
 
