@@ -333,13 +333,13 @@ def table() -> str:
             if not path.exists():
                 continue
             s = json.loads(path.read_text())
-            name = s["set"]
+            label = s["set"]
             gen = f"{s['correct_generated']}/{s['generated']}" if mode == "llm" else "–"
             fell = f"{s['fallbacks']}" if mode == "llm" else "–"
             off = f"{s['offtopic_refused']}/{s['offtopic']}" if s["offtopic"] else "–"
-            gold = f"{s['cited_gold_paragraph']}/{s['answerable']}" if "xquad" in name else "–"
+            gold = f"{s['cited_gold_paragraph']}/{s['answerable']}" if "xquad" in label else "–"
             lines.append(
-                f"| {name} | {mode} | {s['correct_shown']}/{s['answerable']} "
+                f"| {label} | {mode} | {s['correct_shown']}/{s['answerable']} "
                 f"| {gen} | {fell} | {s['wrongly_refused']} | {off} | {gold} "
                 f"| {s['answers_with_invented_citations']} / {s['shown_invalid_citations']} "
                 f"| {s['median_seconds']} | {s['p90_seconds']} | {s['peak_rss_mb']} |"
