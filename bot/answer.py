@@ -54,6 +54,19 @@ _ADDRESSES_MODEL = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 
+# A long sentence made of a few words said over and over ("word word word ...") is no evidence;
+# its vector sits close to every question (measured: bench/hostile.py, a 1 MB single line).
+REPEATED_MIN_TOKENS = 12
+REPEATED_MAX_DISTINCT = 0.25
+
+
+def _repetitive(sentence: str) -> bool:
+    tokens = match_tokens(sentence)
+    return len(tokens) >= REPEATED_MIN_TOKENS and len(set(tokens)) < REPEATED_MAX_DISTINCT * len(
+        tokens
+    )
+
+
 _FOLLOWUP_START = re.compile(
     r"^\s*(and|but|so|also|what about|how about|and what|then|"
     r"و|ف|ماذا عن|وماذا|و?ما هو|وأين|ومتى|وكيف|ومن)\b",
@@ -278,7 +291,7 @@ class Answerer:
         for p in passages:
             same_script = script_of(p.chunk.text) == q_script
             for i, cos in enumerate(p.sentence_scores):
-                if _ADDRESSES_MODEL.search(p.sentence(i)):
+                if _ADDRESSES_MODEL.search(p.sentence(i)) or _repetitive(p.sentence(i)):
                     continue
                 bonus = OVERLAP_WEIGHT * _overlap(q_tokens, p.sentence(i)) if same_script else 0.0
                 scored.append((cos + bonus, cos, p, i))

@@ -111,9 +111,15 @@ def _pieces(text: str, chunk_tokens: int, budget: int) -> list[str]:
 
 
 def chunk_article(article: Article, chunk_tokens: int) -> list[Chunk]:
-    """Chunks of ``article``; each one's text is an exact slice of the article text."""
+    """Chunks of ``article``; each one's text is an exact slice of the article text.
+
+    A chunk that repeats an earlier one of the same article word for word is left out: it
+    would only add copies of one vector, and 1,000 copies of a junk line took every place
+    among a question's nearest chunks (bench/hostile.py).
+    """
     pieces = _pieces(article.text, chunk_tokens, chunk_tokens)
     chunks: list[Chunk] = []
+    seen: set[str] = set()
     cursor = 0
     for piece in pieces:
         piece = piece.strip()
@@ -127,6 +133,9 @@ def chunk_article(article: Article, chunk_tokens: int) -> list[Chunk]:
         else:
             text = piece
             cursor = start + len(piece)
+        if text in seen:
+            continue
+        seen.add(text)
         ordinal = len(chunks)
         chunks.append(
             Chunk(
