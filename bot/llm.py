@@ -19,6 +19,7 @@ Errors::
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -58,6 +59,20 @@ def make_chat_model(settings: Settings) -> ChatModel | None:
     return None
 
 
+@functools.lru_cache(maxsize=1)
+def _masked_openai_like() -> Any:
+    """llama-index's OpenAILike, whose repr and str show the API key (pydantic prints every
+    field) and would put it in any traceback that shows locals; this one masks it."""
+    from llama_index.llms.openai_like import OpenAILike
+
+    class MaskedOpenAILike(OpenAILike):
+        def __repr_args__(self) -> Any:
+            for name, value in super().__repr_args__():
+                yield name, ("********" if name == "api_key" and value else value)
+
+    return MaskedOpenAILike
+
+
 def _checked(text: str | None) -> str:
     if text is None or not text.strip():
         raise LLMError("the language model returned an empty answer")
@@ -72,14 +87,13 @@ class OpenAICompatible:
 
     def __init__(self, settings: Settings) -> None:
         from llama_index.core.callbacks import CallbackManager
-        from llama_index.llms.openai_like import OpenAILike
 
         assert settings.llm_url
         self.url = settings.llm_url.rstrip("/")
         self.timeout = settings.llm_timeout
         self.name = f"{settings.llm_model} at {self.url}"
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
-        self._llm = OpenAILike(
+        self._llm = _masked_openai_like()(
             model=settings.llm_model,
             api_base=self.url,
             api_key=key or "none",  # local servers want no key, the client wants a string

@@ -175,7 +175,8 @@ def test_settings_and_exceptions_mask_the_secrets(sample_settings: Settings) -> 
     model = OpenAICompatible(settings.model_copy(update={"llm_url": down.url, "llm_timeout": 1}))
     with pytest.raises(LLMError) as failed:
         model.chat("system", "user")
-    shown += [repr(failed.value), str(failed.value), repr(model), repr(vars(model).keys())]
+    shown += [repr(failed.value), str(failed.value), repr(model), repr(vars(model))]
+    shown += [repr(model._llm), str(model._llm)]  # what a traceback showing locals prints
     shown.append("".join(traceback.format_exception(failed.value)))
     answerer = GeneratingAnswerer(settings.model_copy(update={"llm_url": down.url}))
     shown += [repr(answerer), repr(answerer.answer(QUESTION))]
