@@ -60,11 +60,21 @@ REPEATED_MIN_TOKENS = 12
 REPEATED_MAX_DISTINCT = 0.25
 
 
+def _wordless(sentence: str) -> bool:
+    """Numbers and marks only ("2018."): it cannot answer anything, yet it matched "when"."""
+    return not any(ch.isalpha() for ch in sentence)
+
+
 def _repetitive(sentence: str) -> bool:
     tokens = match_tokens(sentence)
     return len(tokens) >= REPEATED_MIN_TOKENS and len(set(tokens)) < REPEATED_MAX_DISTINCT * len(
         tokens
     )
+
+
+def _not_evidence(sentence: str) -> bool:
+    """Never quoted: planted instructions, a few words said over and over, no words at all."""
+    return bool(_ADDRESSES_MODEL.search(sentence)) or _repetitive(sentence) or _wordless(sentence)
 
 
 _FOLLOWUP_START = re.compile(
@@ -291,7 +301,7 @@ class Answerer:
         for p in passages:
             same_script = script_of(p.chunk.text) == q_script
             for i, cos in enumerate(p.sentence_scores):
-                if _ADDRESSES_MODEL.search(p.sentence(i)) or _repetitive(p.sentence(i)):
+                if _not_evidence(p.sentence(i)):
                     continue
                 bonus = OVERLAP_WEIGHT * _overlap(q_tokens, p.sentence(i)) if same_script else 0.0
                 scored.append((cos + bonus, cos, p, i))
