@@ -37,7 +37,7 @@ from bot import cli, render
 from bot.answer import REFUSAL, Answer, Answerer, Turn
 from bot.telegram import HINT, SORRY, NewsBot
 from index.articles import find_files, load_file
-from index.chunking import chunk_article
+from index.chunking import MAX_SENTENCES, chunk_article
 from index.filters import Filters
 from index.reindex import reindex
 from index.settings import Settings
@@ -492,7 +492,7 @@ def hostile_files() -> dict[bytes, bytes]:
         b"page.html": HTML.encode(),
         b"page-as-text.txt": HTML.encode(),
         b"invisible.txt": " ".join(w[:2] + INVISIBLE + w[2:] for w in words).encode() + b".",
-        b"long-line.txt": ("كلمة " * 600).encode(),  # one 6 KB line, no punctuation
+        b"long-line.txt": ("كلمة " * 20_000).encode(),  # one 200 KB line, no punctuation
         b"tiny.txt": " ".join(f"{i}." for i in range(400)).encode(),
         b"surrogates.jsonl": b'{"title": "T \\udfff", "text": "Broken \\ud800 text. Goals."}\n',
         b"bad-\xff\xfe-name.txt": b"The coach praised the fans.",
@@ -521,6 +521,7 @@ def test_hostile_articles_are_indexed_and_change_no_answer(
     manifest = Manifest(settings.manifest_path, create=False)
     try:
         texts = [r[0] for r in manifest.db.execute("SELECT text FROM chunks")]
+        spans = [json.loads(r[0]) for r in manifest.db.execute("SELECT sentences FROM chunks")]
         paths = [r[0] for r in manifest.db.execute("SELECT path FROM articles")]
     finally:
         manifest.close()
@@ -529,6 +530,10 @@ def test_hostile_articles_are_indexed_and_change_no_answer(
     assert "The hockey team will play the derby" in stored_text  # the words, whole again
     assert "bad-\\xff\\xfe-name.txt" in paths  # an undecodable byte, shown as an escape
     assert "\ufffd" in stored_text  # a lone surrogate, replaced
+    junk = [t for t in texts if t.startswith("كلمة كلمة")]
+    assert 0 < len(junk) <= 4, "copies of one chunk are indexed once"
+    assert max(len(s) for s in spans) <= MAX_SENTENCES  # 400 tiny sentences, grouped
+    assert not any(c.quote.startswith(tuple("0123456789")) for c in answer.citations)
     # an answer that quotes the HTML-as-text article renders as valid Telegram HTML
     football = answerer.answer("Where will the football club play the cup final?")
     for part in render.telegram(football) + render.telegram_sources(football):
@@ -546,7 +551,7 @@ ODD = {
     "mixed": "متى meeting 会议 встреча ميلر?",
     "surrogate": "when \ud800 is it?",
     "fts-syntax": 'NEAR("a" b) AND OR NOT * ^col:x "',
-    "huge": "كانون " * 2000,
+    "huge": ("كانون " * 2000)[:10_000],
 }
 
 
