@@ -322,22 +322,28 @@ def run_newsbot(work: Path, mode: str, paragraphs: int) -> dict[str, Any]:
         )
         (folder / "questions.json").write_text(json.dumps(questions, ensure_ascii=False))
         stop = folder / "stop"
-        reader = subprocess.Popen(
-            [sys.executable, "-c", READER, str(folder / "store"), str(articles), url,
-             str(folder / "questions.json"), str(stop)],
-            env=env, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+        # Files, not pipes: nobody reads a pipe during the reindex, and a full one (64 KB,
+        # ~600 answers) would stall the reader.
+        rows_file, err_file = folder / "reader.jsonl", folder / "reader.err"
+        with rows_file.open("w") as rows_out, err_file.open("w") as err_out:
+            reader = subprocess.Popen(
+                [sys.executable, "-c", READER, str(folder / "store"), str(articles), url,
+                 str(folder / "questions.json"), str(stop)],
+                env=env, cwd=folder, stdout=rows_out, stderr=err_out,
+            )  # fmt: skip
         started = time.monotonic()
         reindex = subprocess.run(
             [NEWSBOT, "reindex", str(articles)], env=env, cwd=folder, capture_output=True
         )
         reindex_seconds = time.monotonic() - started
         stop.touch()
-        out, err = reader.communicate(timeout=3600)
+        reader.wait(timeout=3600)
+        out, err = rows_file.read_text(), err_file.read_text()
     finally:
         if server:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
+    (work.parent / f"newsbot-{mode}.jsonl").write_text(out)  # one line per question
     answers = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     during = [a for a in answers if a["during"]]
     times = [a["ms"] for a in answers if "error" not in a]
