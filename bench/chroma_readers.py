@@ -374,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=("raw", "newsbot"))
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "readers")
     args = parser.parse_args(argv)
+    args.out = args.out.resolve()  # the processes it starts run in other folders
     random.seed(5)
     work = args.out / "work"
     work.mkdir(parents=True, exist_ok=True)

@@ -306,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--xquad", type=Path, default=XQUAD)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "crash")
     args = parser.parse_args(argv)
+    args.out = args.out.resolve()  # the processes it starts run in other folders
     rng = random.Random(args.seed)
 
     work = args.out / "work"

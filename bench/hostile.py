@@ -214,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=sorted(CASES))
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "hostile")
     args = parser.parse_args(argv)
+    args.out = args.out.resolve()  # the processes it starts run in other folders
     names = ["baseline", *(args.only or [c for c in CASES if c not in ON_REQUEST])]
     work = args.out / "work"
     work.mkdir(parents=True, exist_ok=True)
