@@ -660,3 +660,49 @@ class FakeBotAPI:
                 "text": text,
             }
         )
+
+
+class Running:
+    """A NewsBot (bot/telegram.py) serving in a background thread with its own event loop,
+    stopped on exit; shared by the Telegram and reliability tests."""
+
+    def __init__(self, bot: Any, wait: float = 30.0) -> None:
+        self.bot = bot
+        self.wait = wait
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="newsbot-under-test", daemon=True)
+
+    def _run(self) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            await self.bot.serve(self._stop, poll_timeout=5, ready=lambda _: self._ready.set())
+
+        try:
+            asyncio.run(main())
+        except BaseException as exc:
+            self._error = exc
+        finally:
+            self._ready.set()
+
+    def __enter__(self) -> Running:
+        self._thread.start()
+        assert self._ready.wait(self.wait), "the bot did not start polling"
+        if self._error:
+            raise self._error
+        return self
+
+    def stop(self) -> None:
+        """Stop polling and wait for the updates in flight to be finished."""
+        if self._loop and self._stop and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(self.wait)
+        assert not self._thread.is_alive(), "the bot did not stop"
+        if self._error:
+            raise self._error
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

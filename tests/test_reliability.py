@@ -11,7 +11,6 @@ wait bounded; nothing sleeps to pass.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import random
@@ -21,7 +20,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -30,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_telegram import TOKEN, FakeBotAPI, parse_html
+from fake_telegram import TOKEN, FakeBotAPI, Running, parse_html
 from pydantic import SecretStr
 
 from bot import cli, render
@@ -239,44 +237,6 @@ def test_killed_reindexes_leave_the_last_index_answering_and_the_next_run_exact(
 # --- the Telegram bot while another process reindexes -------------------------------------------
 
 
-class Running:
-    """A NewsBot serving on its own event loop in a background thread, stopped on exit."""
-
-    def __init__(self, bot: NewsBot) -> None:
-        self.bot = bot
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        async def main() -> None:
-            self._loop = asyncio.get_running_loop()
-            self._stop = asyncio.Event()
-            await self.bot.serve(self._stop, poll_timeout=5, ready=lambda _: self._ready.set())
-
-        try:
-            asyncio.run(main())
-        except BaseException as exc:
-            self._error = exc
-        finally:
-            self._ready.set()
-
-    def __enter__(self) -> Running:
-        self._thread.start()
-        assert self._ready.wait(WAIT), "the bot did not start polling"
-        if self._error:
-            raise self._error
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._loop and self._stop and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(WAIT)
-        assert not self._thread.is_alive(), "the bot did not stop"
-
-
 class Recorder:
     """The real Answerer, built on the bot's worker thread; keeps every Answer it gives."""
 
@@ -344,7 +304,7 @@ def test_the_bot_answers_throughout_a_reindex_in_another_process(
     questions = [QUESTION, *(f"What did the town of {town(i)} open?" for i in range(12))]
     with FakeBotAPI() as api:
         recorder = Recorder(bot_settings(settings, api))
-        with Running(NewsBot(bot_settings(settings, api), lambda: recorder)):
+        with Running(NewsBot(bot_settings(settings, api), lambda: recorder), WAIT):
             child = start_reindex(settings, log, batch=2)
             during = 0
             deadline = time.monotonic() + WAIT * 4
@@ -441,7 +401,7 @@ def test_an_unreachable_chroma_server_is_reported_and_the_bot_recovers(
         reindex(settings, [articles])
         with FakeBotAPI() as api:
             bot = NewsBot(bot_settings(settings, api), lambda: Answerer(settings))
-            with Running(bot):
+            with Running(bot, WAIT):
                 api.message(1, QUESTION)
                 assert any(DECEMBER in q for q in api.wait_sent(1, 1, WAIT)[-1].quoted())
                 server.stop()
@@ -596,7 +556,7 @@ def test_a_question_that_is_not_utf8_through_the_cli_process(sample_settings: Se
 def test_odd_questions_through_the_telegram_bot(sample_settings: Settings) -> None:
     with FakeBotAPI() as api:
         settings = bot_settings(sample_settings, api)
-        with Running(NewsBot(settings, lambda: Answerer(settings))):
+        with Running(NewsBot(settings, lambda: Answerer(settings)), WAIT):
             for n, name in enumerate(ODD, 1):
                 if name != "empty":  # Telegram has no empty text messages
                     api.message(n, ODD[name])

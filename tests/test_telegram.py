@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_telegram import BOT_USERNAME, TOKEN, FakeBotAPI, parse_html
+from fake_telegram import BOT_USERNAME, TOKEN, FakeBotAPI, Running, parse_html
 from pydantic import SecretStr
 
 from bot import render
@@ -54,50 +54,6 @@ WAIT = 20.0  # seconds: the bound on any single wait for the bot
 
 
 # --- harness -----------------------------------------------------------------------------------
-
-
-class Running:
-    """A NewsBot serving in a background thread with its own event loop, stopped on exit."""
-
-    def __init__(self, bot: NewsBot) -> None:
-        self.bot = bot
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="newsbot-under-test", daemon=True)
-
-    def _run(self) -> None:
-        async def main() -> None:
-            self._loop = asyncio.get_running_loop()
-            self._stop = asyncio.Event()
-            await self.bot.serve(self._stop, poll_timeout=5, ready=lambda _: self._ready.set())
-
-        try:
-            asyncio.run(main())
-        except BaseException as exc:
-            self._error = exc
-        finally:
-            self._ready.set()
-
-    def __enter__(self) -> Running:
-        self._thread.start()
-        assert self._ready.wait(WAIT), "the bot did not start polling"
-        if self._error:
-            raise self._error
-        return self
-
-    def stop(self) -> None:
-        """Stop polling and wait for the updates in flight to be finished."""
-        if self._loop and self._stop and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(WAIT)
-        assert not self._thread.is_alive(), "the bot did not stop"
-        if self._error:
-            raise self._error
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 class Spy:
@@ -183,7 +139,7 @@ def start_bot(api: FakeBotAPI, index_settings: Settings) -> Iterator[StartBot]:
             settings = bot_settings(index_settings, api, **overrides)
             spy = Spy(lambda: answerer or Answerer(settings))
             bot = NewsBot(settings, lambda: spy, **({"status": status} if status else {}))
-            running = stack.enter_context(Running(bot))
+            running = stack.enter_context(Running(bot, WAIT))
             return running, spy
 
         yield start
