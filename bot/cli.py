@@ -399,24 +399,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_telegram(args: argparse.Namespace) -> int:
-    from bot.telegram import NewsBot, check_api_url, check_token
-
-    settings = load_settings(args, telegram_api_url=args.api_url)
-    check_token(settings)  # before the slow start: a bad token is the first thing to fix
-    check_api_url(settings)
-    ensure_index(settings)
-    # Built on the bot's answering thread: the answerer's SQLite connection is bound to it.
-    bot = NewsBot(settings, lambda: make_answerer(settings))
-
-    def ready(username: str) -> None:
-        print(f"@{username} is answering on Telegram; Ctrl-C stops it", file=sys.stderr)
-
-    bot.run(ready)
-    print("stopped", file=sys.stderr)
-    return 0
-
-
 def cmd_eval(args: argparse.Namespace) -> int:
     from bot.evaluate import evaluate, format_report, load_queries
 
@@ -444,6 +426,24 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(json.dumps(result, ensure_ascii=False))
     else:
         print(format_report(result))
+    return 0
+
+
+def cmd_telegram(args: argparse.Namespace) -> int:
+    from bot.telegram import NewsBot, check_api_url, check_token
+
+    settings = load_settings(args, telegram_api_url=args.api_url)
+    check_token(settings)  # before the slow start: a bad token is the first thing to fix
+    check_api_url(settings)
+    ensure_index(settings)
+    # Built on the bot's answering thread: the answerer's SQLite connection is bound to it.
+    bot = NewsBot(settings, lambda: make_answerer(settings))
+
+    def ready(username: str) -> None:
+        print(f"@{username} is answering on Telegram; Ctrl-C stops it", file=sys.stderr)
+
+    bot.run(ready)
+    print("stopped", file=sys.stderr)
     return 0
 
 
