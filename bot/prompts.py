@@ -1,5 +1,8 @@
 """Prompt templates: prompts/*.txt with string.Template ``$placeholders``, checked at start-up.
 
+The templates are package data of the top-level ``prompts`` package, read with importlib.resources,
+so a wheel installed anywhere finds them (not only an editable clone beside its prompts/ folder).
+
 string.Template rather than str.format because article text is full of braces. Each template
 must use exactly its known placeholders: a missing one (the refusal sentence, the excerpts) or an
 unknown one (a typo) is a ``ConfigError`` when the answerer is built, not a surprise mid-answer.
@@ -14,11 +17,13 @@ import re
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 
 from index.errors import ConfigError
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+# The package holding the templates (prompts/ at the top of the repository).
+PROMPTS_PACKAGE = "prompts"
 
 # Each template and the placeholders it must use (all of them, and no others).
 PLACEHOLDERS: Mapping[str, frozenset[str]] = {
@@ -91,8 +96,10 @@ def _one_line(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
-def load_prompts(folder: Path = PROMPTS_DIR) -> Prompts:
-    """Read and check every template in ``folder``; raise ConfigError naming what is wrong."""
+def load_prompts(folder: Traversable | None = None) -> Prompts:
+    """Read and check every template in ``folder`` (default: the ``prompts`` package); raise
+    ConfigError naming what is wrong."""
+    folder = folder if folder is not None else files(PROMPTS_PACKAGE)
     templates: dict[str, string.Template] = {}
     for name, expected in PLACEHOLDERS.items():
         path = folder / f"{name}.txt"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
 
 from bot.answer import REFUSAL
-from bot.prompts import PROMPTS_DIR, Excerpt, defuse, language_name, load_prompts
+from bot.prompts import PLACEHOLDERS, PROMPTS_PACKAGE, Excerpt, defuse, language_name, load_prompts
 from index.errors import ConfigError
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "prompt_sample.txt"
@@ -77,7 +77,10 @@ def test_language_names():
 @pytest.fixture
 def prompt_copy(tmp_path: Path) -> Path:
     folder = tmp_path / "prompts"
-    shutil.copytree(PROMPTS_DIR, folder)
+    folder.mkdir()
+    for name in PLACEHOLDERS:
+        template = files(PROMPTS_PACKAGE) / f"{name}.txt"
+        (folder / f"{name}.txt").write_bytes(template.read_bytes())
     return folder
 
 
