@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-INNER = '''
+INNER = """
 import logging
 import sys
 
@@ -23,7 +23,7 @@ def test_logs_after_that_stream_was_closed():
 
 def test_logs_nothing():
     pass
-'''
+"""
 
 
 def test_a_logging_crash_fails_the_test_it_happened_in(tmp_path: Path):
