@@ -22,8 +22,9 @@ from index.dates import published_epoch
 from index.embedding import Embedder, get_embedder
 from index.errors import IndexMissingError
 from index.filters import Filters
+from index.manifest import Manifest, StoredChunk, background_vectors, open_manifest
 from index.settings import Settings
-from index.store import Manifest, StoredChunk, Vectors, background_vectors, open_manifest
+from index.store import Vectors
 
 logger = logging.getLogger(__name__)
 
@@ -114,13 +115,15 @@ class Passage:
         a, b = self.chunk.sentences[i]
         return self.chunk.text[a:b]
 
+    def sentence_score(self, i: int) -> float:
+        """Sentence ``i``'s cosine to the question (the chunk's when it has no sentence vectors)."""
+        return self.sentence_scores[i] if i < len(self.sentence_scores) else self.dense
+
 
 @dataclass(frozen=True)
 class Retrieved:
     passages: list[Passage]
-    query_vector: np.ndarray
     baseline: float  # the question's mean cosine to generic background sentences
-    milliseconds: float
 
     def top(self, n: int) -> Retrieved:
         """The same result cut to its first ``n`` passages."""
@@ -159,7 +162,7 @@ class Retriever:
     ) -> tuple[list[str], dict[str, list[str]]]:
         """Each near-duplicate cluster once, by its newest article (index/dedupe.py)."""
         articles = list(dict.fromkeys(chunks[c].article_id for c in ranked))
-        cluster = dedupe.cluster_of(self.manifest.db, articles)
+        cluster = self.manifest.cluster_of(articles)
         if len(set(cluster.values())) == len(articles):
             return ranked, {}
         epoch = {c.article_id: published_epoch(c.published) for c in chunks.values()}
@@ -188,9 +191,6 @@ class Retriever:
         more = self.vectors.query(qvec, pool, {"$and": [where, others]} if where else others)
         seen = {cid for cid, _ in dense}
         return dense + [(cid, score) for cid, score in more if cid not in seen]
-
-    def article_count(self) -> int:
-        return self.manifest.counts()[0]
 
     def search(
         self,
@@ -256,7 +256,7 @@ class Retriever:
         ms = (time.perf_counter() - started) * 1000
         logger.debug("retrieved %d passages in %.1f ms", len(passages), ms)
         baseline = float((self.background @ qvecs.T).mean())
-        return Retrieved(passages, qvec, baseline, ms)
+        return Retrieved(passages, baseline)
 
 
 def _article_of(chunk_id: str) -> str:

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer import REFUSAL, Answerer
+from bot.answer import Answerer
+from bot.citations import REFUSAL
 from bot.retrieve import Retriever, Weights, fuse
+from index.manifest import COMMON_TERM_MIN, Manifest
 from index.settings import Settings
-from index.store import COMMON_TERM_MIN, Manifest
 from index.text import match_tokens, query_terms
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
