@@ -1,46 +1,33 @@
-"""Answerer: retrieve -> evidence sentences -> (generate) -> Answer with citations.
+"""Answerer: question -> retrieved passages -> evidence sentences -> extractive Answer.
 
-The default answer is extractive: it quotes, verbatim, the sentences of the retrieved passages
-that best answer the question, each with an [n] marker and a citation. A generator (a language
-model, later) slots in through the ``Generator`` protocol; whatever it writes, citations come from
-the same evidence, and any failure falls back to the extractive answer.
+The answer quotes, verbatim, the sentences of the retrieved passages that best answer the
+question, each with an [n] marker and a citation; below a calibrated relevance it refuses.
+Generated answers (bot/generate.py) start from this answer and its evidence.
 """
 
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass
 
 from bot import timeline
+from bot.citations import REFUSAL, Answer, Citation, Decision, Turn
 from bot.retrieve import Passage, Retrieved, Retriever
+from index.errors import NewsbotError
 from index.filters import Filters
 from index.settings import Settings
-from index.text import match_tokens, script_of, valid_text
+from index.text import content_tokens, match_tokens, script_of, valid_text
 
 logger = logging.getLogger(__name__)
-
-# The one refusal sentence: code, prompts (as $refusal) and tests all use this constant.
-REFUSAL = "I couldn't find this in the indexed articles."
 
 # Word-overlap bonus, when question and sentence share a script. Cosines of e5 are compressed
 # into a narrow band, so a small weight already reorders sentences that name the asked thing.
 OVERLAP_WEIGHT = 0.06
 # A second quote must come close to the best one, from a different sentence.
 SECOND_QUOTE_MARGIN = 0.015
-
-_STOPWORDS = set(
-    """a an the is are was were be been of in on at to for from by with and or but what when
-    where who whom which why how did does do will would can could should about into than that
-    this these those it its they them their there as not no yes please tell me i you he she we
-    في من على الى إلى عن ما ماذا متى اين أين من هل كيف لماذا كم التي الذي الذين هذا هذه ذلك تلك
-    هو هي هم ان أن إن او أو ثم قد لا لم لن كان كانت مع عند""".split()
-)
-_STOP_NORMALISED = {t for w in _STOPWORDS for t in match_tokens(w)}
 
 # A sentence that talks to a language model instead of reporting news (a prompt injection planted
 # in an article) is never quoted: the quote would hand the instruction on to the reader, and its
@@ -89,93 +76,35 @@ _PRONOUN = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Citation:
-    """One quoted sentence and where it comes from."""
+class QuestionError(NewsbotError):
+    """A question that cannot be asked: empty, or longer than ``max_question_chars``."""
 
-    n: int
-    article_id: str
-    title: str | None
-    source: str | None
-    url: str | None
-    published: str | None
-    quote: str
-    passage: str
-    score: float
-    path: str | None = None  # where the article was read from, for display when untitled
-    also: tuple[timeline.Related, ...] = ()  # other versions of this story (near-duplicates)
 
-    def as_json(self, today: dt.date | None = None) -> dict[str, object]:
-        return {
-            "n": self.n,
-            "article_id": self.article_id,
-            "title": self.title,
-            "source": self.source,
-            "url": self.url,
-            "published": self.published,
-            "quote": self.quote,
-            "passage": self.passage,
-            "score": round(self.score, 4),
-            # Added by the time-aware answers (issue 7): dates in the quote, other versions.
-            "dates": timeline.dates_json(self, today),
-            "also": [r.as_json() for r in self.also],
-        }
+def check_question(text: str, settings: Settings) -> str:
+    """The question stripped, or QuestionError saying why it cannot be asked."""
+    question = text.strip()
+    if not question:
+        raise QuestionError("the question is empty")
+    if len(question) > settings.max_question_chars:
+        raise QuestionError(
+            f"the question is too long ({len(question)} characters; "
+            f"the limit is {settings.max_question_chars})"
+        )
+    return question
 
 
 @dataclass(frozen=True)
-class Answer:
-    """What the bot says: the text with [n] markers, its citations, and whether it refused."""
+class Question:
+    """A question analysed once: its text, its script and its content words (normalised)."""
 
-    question: str
     text: str
-    refused: bool
-    mode: str  # "extractive" or "llm"
-    citations: tuple[Citation, ...] = ()
-    passages: tuple[Passage, ...] = field(default=(), repr=False)
-    rewritten: str | None = None  # the standalone question a follow-up became
-    notice: str | None = None  # e.g. why generation fell back to extractive
-    today: str | None = None  # the day "upcoming" and "past" are relative to
-    conflicts: tuple[timeline.Conflict, ...] = ()  # reports that differ; the newest leads
-    filters: str | None = None  # the search filters, described ("since 2024-11-01")
+    script: str  # "arabic", "latin" or "other" (index.text.script_of)
+    tokens: frozenset[str]  # match tokens minus stopwords (index.text.content_tokens)
 
-    @property
-    def as_of(self) -> str | None:
-        """Date of the newest dated article the answer cites (None: undated or none)."""
-        return timeline.as_of(self.citations)
-
-    def as_json(self) -> dict[str, object]:
-        today = dt.date.fromisoformat(self.today) if self.today else None
-        return {
-            "question": self.question,
-            "answer": self.text,
-            "refused": self.refused,
-            "mode": self.mode,
-            "citations": [c.as_json(today) for c in self.citations],
-            "as_of": self.as_of,
-            "today": self.today,
-            "conflicts": [c.as_json() for c in self.conflicts],
-            "filters": self.filters,
-        }
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The evidence chosen for a question (empty: refuse) and the signals behind the choice."""
-
-    citations: tuple[Citation, ...]
-    features: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Turn:
-    question: str
-    answer: Answer
-
-
-class Generator(Protocol):
-    """A language model that writes an answer from numbered evidence (see bot/llm.py)."""
-
-    def generate(self, question: str, citations: Sequence[Citation]) -> str: ...
+    @classmethod
+    def of(cls, text: str) -> Question:
+        text = valid_text(text).strip()  # a command-line argument need not be UTF-8
+        return cls(text, script_of(text), frozenset(content_tokens(text)))
 
 
 def is_followup(question: str) -> bool:
@@ -194,7 +123,7 @@ def rewrite_followup(question: str, history: Sequence[Turn]) -> str | None:
     return f"{previous} {question}"
 
 
-def _overlap(question_tokens: set[str], sentence: str) -> float:
+def _overlap(question_tokens: frozenset[str], sentence: str) -> float:
     if not question_tokens:
         return 0.0
     tokens = set(match_tokens(sentence))
@@ -213,30 +142,29 @@ def _margin(passages: Sequence[Passage], score: Callable[[Passage], float]) -> f
 class Answerer:
     """Answers questions over one index."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        retriever: Retriever | None = None,
-        generator: Generator | None = None,
-    ) -> None:
+    def __init__(self, settings: Settings, retriever: Retriever | None = None) -> None:
         self.settings = settings
         self.retriever = retriever or Retriever(settings)
-        self.generator = generator
         self.filters: Filters | None = None
 
     def filtered(self, filters: Filters | None) -> Answerer:
-        """This answerer (same model, index, generator) searching only what ``filters`` allow."""
+        """This answerer (same model and index) searching only what ``filters`` allow."""
         other = copy.copy(self)
         other.filters = filters or None
         return other
 
     def answer(self, question: str, history: Sequence[Turn] = (), k: int | None = None) -> Answer:
-        question = valid_text(question).strip()  # a command-line argument need not be UTF-8
-        rewritten = rewrite_followup(question, history)
+        return self.extract(Question.of(question), history, k)
+
+    def extract(
+        self, question: Question, history: Sequence[Turn] = (), k: int | None = None
+    ) -> Answer:
+        """The extractive answer: the best sentences quoted and cited, or the refusal."""
+        rewritten = rewrite_followup(question.text, history)
         found = self.retriever.search(
-            rewritten or question,
+            rewritten or question.text,
             k,
-            extra_query=question if rewritten else None,
+            extra_query=question.text if rewritten else None,
             filters=self.filters,
         )
         citations = self.decide(question, found).citations
@@ -244,7 +172,7 @@ class Answerer:
         filters = self.filters.describe() if self.filters else None
         if not citations:
             return Answer(
-                question, REFUSAL, True, "extractive", (), tuple(found.passages), rewritten,
+                question.text, REFUSAL, True, "extractive", (), tuple(found.passages), rewritten,
                 today=today, filters=filters,
             )  # fmt: skip
         # Other versions noted; when reports differ, the newest leads and both are cited.
@@ -253,26 +181,25 @@ class Answerer:
         )
         text = "\n".join(f"{c.quote} [{c.n}]" for c in citations)
         return Answer(
-            question, text, False, "extractive", citations, tuple(found.passages), rewritten,
+            question.text, text, False, "extractive", citations, tuple(found.passages), rewritten,
             today=today, conflicts=conflicts, filters=filters,
         )  # fmt: skip
 
-    def threshold(self, question: str) -> float:
+    def threshold(self, question: Question) -> float:
         """How far above its background baseline a question's best sentence must score."""
-        if script_of(question) == "arabic":
+        if question.script == "arabic":
             return self.settings.min_relevance_ar
         return self.settings.min_relevance_en
 
-    def decide(self, question: str, found: Retrieved) -> Decision:
+    def decide(self, question: Question, found: Retrieved) -> Decision:
         """Whether the retrieved passages answer ``question``, and the sentences to quote."""
         features = {"relevance": 0.0}
         if found.passages:
             top = found.passages[0]
-            q_tokens = {t for t in match_tokens(question) if t not in _STOP_NORMALISED}
             features.update(
                 dense=max(p.dense for p in found.passages) - found.baseline,
-                overlap=max(_overlap(q_tokens, p.chunk.text) for p in found.passages),
-                same_script=float(script_of(top.chunk.text) == script_of(question)),
+                overlap=max(_overlap(question.tokens, p.chunk.text) for p in found.passages),
+                same_script=float(script_of(top.chunk.text) == question.script),
                 lexical=max(p.lexical for p in found.passages),
                 margin=_margin(found.passages, lambda p: p.best_sentence_score),
                 dense_margin=_margin(found.passages, lambda p: p.dense),
@@ -287,7 +214,7 @@ class Answerer:
 
     def evidence(
         self,
-        question: str,
+        question: Question,
         passages: Sequence[Passage],
         baseline: float,
         features: dict[str, float] | None = None,
@@ -295,16 +222,14 @@ class Answerer:
         """The sentences to quote, best first; empty when nothing is relevant enough."""
         if not passages:
             return ()
-        q_script = script_of(question)
-        q_tokens = {t for t in match_tokens(question) if t not in _STOP_NORMALISED}
         scored: list[tuple[float, float, Passage, int]] = []
         for p in passages:
-            same_script = script_of(p.chunk.text) == q_script
+            same_script = script_of(p.chunk.text) == question.script
             for i, cos in enumerate(p.sentence_scores):
                 if _not_evidence(p.sentence(i)):
                     continue
-                bonus = OVERLAP_WEIGHT * _overlap(q_tokens, p.sentence(i)) if same_script else 0.0
-                scored.append((cos + bonus, cos, p, i))
+                overlap = _overlap(question.tokens, p.sentence(i)) if same_script else 0.0
+                scored.append((cos + OVERLAP_WEIGHT * overlap, cos, p, i))
         if not scored:
             return ()
         scored.sort(key=lambda s: -s[0])
@@ -312,8 +237,9 @@ class Answerer:
         relevance = max(s[1] for s in scored) - baseline
         if features is not None:
             features["relevance"] = relevance
-        if relevance < self.threshold(question):
-            logger.info("refusing: relevance %.3f < %.3f", relevance, self.threshold(question))
+        threshold = self.threshold(question)
+        if relevance < threshold:
+            logger.info("refusing: relevance %.3f < %.3f", relevance, threshold)
             return ()
         chosen: list[tuple[float, Passage, int]] = []
         for total, _cos, p, i in scored:
@@ -325,18 +251,4 @@ class Answerer:
             if any(q.sentence(j) == quote for _, q, j in chosen):
                 continue
             chosen.append((total, p, i))
-        return tuple(
-            Citation(
-                n=n,
-                article_id=p.chunk.article_id,
-                title=p.chunk.title,
-                source=p.chunk.source,
-                url=p.chunk.url,
-                published=p.chunk.published,
-                quote=p.sentence(i),
-                passage=p.chunk.text,
-                score=total,
-                path=p.chunk.path,
-            )
-            for n, (total, p, i) in enumerate(chosen, 1)
-        )
+        return tuple(Citation.of(n, p, i, total) for n, (total, p, i) in enumerate(chosen, 1))

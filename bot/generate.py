@@ -16,39 +16,45 @@ under the answer in the original, next to the model's translation.
 
 Streaming: ``stream(question, history, k, on_token)`` calls ``on_token`` with each piece of text
 as it is generated, then returns the checked ``Answer`` (which may differ from the streamed text:
-show the returned answer last). ``Throttle`` turns those pieces into "text so far" updates at
-most every 1.5 s, for a chat message edited in place (Telegram).
+show the returned answer last).
+
+``make_answerer(settings)`` is the one place that chooses between the two answerers.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
 
-from bot.answer import REFUSAL, Answer, Answerer, Citation, Turn
+from bot.answer import Answerer, Question
+from bot.citations import REFUSAL, Answer, Citation, Turn
 from bot.llm import ChatModel, LLMError, OnToken, make_chat_model
 from bot.prompts import Excerpt, Prompts, language_name, load_prompts
 from bot.retrieve import Passage, Retriever
 from index.errors import ConfigError
 from index.settings import Settings
-from index.text import detect_language, script_of
+from index.text import ascii_digits, detect_language, script_of
 
 logger = logging.getLogger(__name__)
 
 # [1], [1][2], [1, 2], [١] (Arabic-Indic digits), [1،2] (Arabic comma).
 _MARKER = re.compile(r"\[\s*([0-9٠-٩]+(?:\s*[,،]\s*[0-9٠-٩]+)*)\s*\]")
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")
 _SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([.,;:!?؟،؛])")
 _CLAIM_EDGE = " \t.,;:!?؟،؛"
 
 NOTICE_NO_CITATION = "the generated answer cited no excerpt; showing the quoted sentences instead"
 NOTICE_REFUSED = "the language model found no answer in the excerpts; showing the closest quotes"
+
+
+def make_answerer(settings: Settings) -> Answerer:
+    """A generating answerer when NEWSBOT_LLM_URL or NEWSBOT_LLM_GGUF is set, else extractive."""
+    if settings.llm_url or settings.llm_gguf:
+        return GeneratingAnswerer(settings)
+    return Answerer(settings)
 
 
 class GeneratingAnswerer(Answerer):
@@ -79,31 +85,34 @@ class GeneratingAnswerer(Answerer):
         on_token: OnToken | None = None,
     ) -> Answer:
         """The checked answer; ``on_token`` (if given) sees the raw text as it is generated."""
-        extractive = super().answer(question, history, k)
+        asked = Question.of(question)
+        extractive = self.extract(asked, history, k)
         if extractive.refused:
             return extractive  # the calibrated retrieval gate decides refusals, not the model
         passages = self.excerpt_passages(extractive)
         excerpts = [_excerpt(n, p) for n, p in enumerate(passages, 1)]
-        q_language = detect_language(extractive.question)
-        asked = extractive.rewritten or extractive.question  # a follow-up, made standalone
-        system, user = self.prompts.render(asked, excerpts, language_name(q_language), REFUSAL)
+        q_language = detect_language(asked.text)
+        standalone = extractive.rewritten or asked.text  # a follow-up, made standalone
+        system, user = self.prompts.render(standalone, excerpts, language_name(q_language), REFUSAL)
         try:
             raw = self.model.chat(system, user, on_token)
         except LLMError as exc:
             logger.warning("generation failed, answering extractively: %s", exc.user_message)
             return replace(extractive, notice=f"{exc.user_message}; showing the quoted sentences")
-        return self.ground(extractive, passages, raw)
+        return self.ground(asked, extractive, passages, raw)
 
     def excerpt_passages(self, extractive: Answer) -> list[Passage]:
         """The passages the model sees: the top ones, always including the quoted evidence."""
         limit = self.settings.llm_excerpts
-        quoted = {c.passage for c in extractive.citations}
-        must = [p.chunk.id for p in extractive.passages if p.chunk.text in quoted][:limit]
+        quoted = {c.passage.chunk.id for c in extractive.citations}
+        must = [p.chunk.id for p in extractive.passages if p.chunk.id in quoted][:limit]
         rest = [p.chunk.id for p in extractive.passages if p.chunk.id not in must]
         chosen = set(must + rest[: limit - len(must)])
         return [p for p in extractive.passages if p.chunk.id in chosen]  # retrieval order
 
-    def ground(self, extractive: Answer, passages: Sequence[Passage], raw: str) -> Answer:
+    def ground(
+        self, question: Question, extractive: Answer, passages: Sequence[Passage], raw: str
+    ) -> Answer:
         """The generated text checked against its excerpts, or the extractive answer."""
         text, cited, invented = check_citations(raw, len(passages))
         if invented:
@@ -113,12 +122,14 @@ class GeneratingAnswerer(Answerer):
             logger.info("falling back to extractive: %s", notice)
             return replace(extractive, notice=notice)
         quotes = self._quotes(text, [passages[n - 1] for n in cited], cited)
-        citations = tuple(_citation(m, passages[n - 1], quotes[n]) for m, n in enumerate(cited, 1))
-        q_script = script_of(extractive.question)
+        citations = tuple(
+            Citation.of(m, passages[n - 1], quotes[n], passages[n - 1].sentence_score(quotes[n]))
+            for m, n in enumerate(cited, 1)
+        )
         originals = [
             f"[{c.n}] “{c.quote}”"
             for c in citations
-            if script_of(c.quote) != q_script and c.quote not in text
+            if script_of(c.quote) != question.script and c.quote not in text
         ]
         if originals:
             text = text + "\n\n" + "\n".join(originals)
@@ -155,7 +166,7 @@ def check_citations(raw: str, excerpts: int) -> tuple[str, list[int], int]:
         nonlocal invented
         kept: list[str] = []
         for part in re.split(r"[,،]", match.group(1)):
-            n = int(part.strip().translate(_DIGITS))
+            n = int(ascii_digits(part.strip()))
             if not 1 <= n <= excerpts:
                 invented += 1
                 continue
@@ -194,64 +205,3 @@ def _is_refusal(raw: str) -> bool:
 def _excerpt(n: int, p: Passage) -> Excerpt:
     c = p.chunk
     return Excerpt(n=n, text=c.text, title=c.title, source=c.source, published=c.published)
-
-
-def _citation(m: int, p: Passage, sentence: int) -> Citation:
-    c = p.chunk
-    quote = p.sentence(sentence) if c.sentences else c.text
-    score = p.sentence_scores[sentence] if sentence < len(p.sentence_scores) else p.dense
-    return Citation(
-        n=m,
-        article_id=c.article_id,
-        title=c.title,
-        source=c.source,
-        url=c.url,
-        published=c.published,
-        quote=quote,
-        passage=c.text,
-        score=float(score),
-        path=c.path,
-    )
-
-
-class Throttle:
-    """Collects streamed pieces; calls ``publish(text_so_far)`` at most every ``interval`` s.
-
-    Made for a chat message edited in place (Telegram allows about one edit a second per chat).
-    ``flush()`` publishes what is pending, if anything; call it before sending the final answer
-    only when you want the raw text shown (usually you replace it with the checked answer).
-    Thread-safe: ``stream`` runs in a worker thread while the chat handler waits.
-    """
-
-    def __init__(
-        self,
-        publish: Callable[[str], None],
-        interval: float = 1.5,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.publish = publish
-        self.interval = interval
-        self.clock = clock
-        self.text = ""
-        self._last = clock()  # the first edit waits too: the message was just sent
-        self._pending = False
-        self._lock = threading.Lock()
-
-    def __call__(self, piece: str) -> None:
-        with self._lock:
-            self.text += piece
-            self._pending = True
-            now = self.clock()
-            if now - self._last < self.interval:
-                return
-            self._last, self._pending = now, False
-            text = self.text
-        self.publish(text)
-
-    def flush(self) -> None:
-        with self._lock:
-            if not self._pending:
-                return
-            self._last, self._pending = self.clock(), False
-            text = self.text
-        self.publish(text)

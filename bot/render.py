@@ -1,7 +1,10 @@
-"""Answer -> what a person reads: terminal text (plain or styled), JSON, Telegram HTML."""
+"""Answer -> what a person reads: terminal text (plain or styled), JSON, Telegram HTML, and the
+lines an answer says about time (``time_lines``), which every face prints under it."""
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -9,8 +12,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from bot.answer import Answer, Citation
-from bot.timeline import time_lines
+from bot.citations import Answer, Citation
+from bot.timeline import newness
+from index.dates import article_day
+
+STATUS_WORDS = {"past": "past", "upcoming": "upcoming", "current": "under way"}
 
 
 def source_line(c: Citation) -> str:
@@ -32,6 +38,72 @@ def also_line(c: Citation) -> str | None:
         for r in c.also
     ]
     return "also: " + "; ".join(seen)
+
+
+# --- time -------------------------------------------------------------------------------------
+
+
+def _when(published: str | None) -> str:
+    day = article_day(published)
+    return day.isoformat() if day else "undated"
+
+
+def _said(c: Citation) -> str:
+    return ", ".join(x for x in (c.source, _when(c.published)) if x)
+
+
+def time_lines(answer: Answer) -> list[str]:
+    """What an answer says about time, one line each: as of, per-citation dates, conflicts."""
+    lines: list[str] = []
+    if answer.refused or not answer.citations:
+        if answer.filters:
+            lines.append(f"Searched only articles {answer.filters}.")
+        return lines
+    today = dt.date.fromisoformat(answer.today) if answer.today else None
+    newest = answer.as_of
+    if newest:
+        tail = f"; today is {today.isoformat()}" if today else ""
+        lines.append(f"As of {newest} (the newest article used{tail}).")
+    else:
+        lines.append("As of: unknown (the articles used are undated).")
+    if answer.filters:
+        lines.append(f"Searched only articles {answer.filters}.")
+    for c in answer.citations:
+        head = f"[{c.n}] " + (
+            f"article of {_when(c.published)}" if c.published else "undated article"
+        )
+        if not c.dates:
+            lines.append(head + ".")
+            continue
+        parts = []
+        for m in c.dates:
+            if not m.resolved:
+                parts.append(f"“{m.text}” cannot be placed in time")
+                continue
+            status = m.status(today) if today else None
+            word = STATUS_WORDS.get(status or "", "")
+            if status == "current" and m.first == m.last:
+                word = "today"
+            parts.append(f"“{m.text}” = {m.span_label()}" + (f", {word}" if word else ""))
+        lines.append(f"{head}: " + "; ".join(parts) + ".")
+    current = {c.quote: c.n for c in answer.citations}
+    for conflict in answer.conflicts:
+        new_n = current.get(conflict.newer.quote)
+        old_n = current.get(conflict.older.quote)
+        newer = (f"[{new_n}] " if new_n else "") + _said(conflict.newer)
+        older = (f"[{old_n}] " if old_n else "") + _said(conflict.older)
+        new_says = ", ".join(conflict.newer_says) or "otherwise"
+        old_says = ", ".join(conflict.older_says) or "otherwise"
+        verdict = (
+            "The newest is preferred."
+            if newness(conflict.newer.published) > newness(conflict.older.published)
+            else "Which is newer is unknown."
+        )
+        lines.append(f"Reports differ: {newer} says {new_says}; {older} said {old_says}. {verdict}")
+    return lines
+
+
+# --- terminal and JSON -------------------------------------------------------------------------
 
 
 def plain(answer: Answer) -> str:
@@ -111,26 +183,17 @@ class TelegramPart:
     text: str
 
 
+def _text(text: str) -> str:
+    """Text between tags: &amp; &lt; &gt;, the entities Telegram requires there."""
+    return html.escape(text, quote=False)
+
+
 @dataclass(frozen=True)
 class _Style:
     start: int
     end: int
     tag: str  # b, i, blockquote or a
     href: str | None = None
-
-
-def utf16_len(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units: astral characters count twice)."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
-
-
-def escape_html(text: str) -> str:
-    """Escape text for Telegram HTML with the only entities it needs (&amp; &lt; &gt;)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _escape_attribute(text: str) -> str:
-    return escape_html(text).replace('"', "&quot;")
 
 
 class TelegramDoc:
@@ -189,21 +252,21 @@ class TelegramDoc:
             nonlocal pos
             while open_ and open_[-1][0] <= where:
                 end, style = open_.pop()
-                out.append(escape_html(text[pos:end]))
+                out.append(_text(text[pos:end]))
                 out.append(f"</{style.tag}>")
                 pos = end
 
         for start, neg_end, _, style in clipped:
             close_until(start)
-            out.append(escape_html(text[pos:start]))
+            out.append(_text(text[pos:start]))
             pos = start
             if style.href is not None:
-                out.append(f'<{style.tag} href="{_escape_attribute(style.href)}">')
+                out.append(f'<{style.tag} href="{html.escape(style.href, quote=True)}">')
             else:
                 out.append(f"<{style.tag}>")
             open_.append((-neg_end, style))
         close_until(b)
-        out.append(escape_html(text[pos:b]))
+        out.append(_text(text[pos:b]))
         return "".join(out)
 
 
@@ -318,10 +381,61 @@ def telegram_sources(answer: Answer, limit: int = TELEGRAM_LIMIT) -> list[Telegr
         _source_entry(doc, c)
         doc.add("\n")
         with doc.styled("blockquote"):
-            passage = c.passage or c.quote
-            at = passage.find(c.quote) if c.quote else -1
-            if at < 0:
-                doc.add(passage)
-            else:
-                doc.add(passage[:at]).add(c.quote, "b").add(passage[at + len(c.quote) :])
+            a, b = c.span
+            doc.add(c.text[:a]).add(c.text[a:b], "b").add(c.text[b:])
     return doc.parts(limit)
+
+
+# --- the Telegram bot's help and /status (owner: helper C; this region ends the file) ----------
+
+# The bot's command menu, in the order Telegram shows it: (command, description).
+TELEGRAM_COMMANDS = (
+    ("ask", "Ask a question about the news"),
+    ("sources", "Full sources of my last answer"),
+    ("new", "Forget this conversation"),
+    ("status", "Index size and last update"),
+    ("help", "What I do and how to ask"),
+)
+
+
+def telegram_help(info: dict[str, Any], username: str | None) -> list[TelegramPart]:
+    """/start and /help: what the bot does, how to ask, what it knows (``info``: index_status)."""
+    doc = TelegramDoc()
+    articles = info.get("articles") or 0
+    doc.add("I answer questions about the news from ")
+    doc.add(f"{articles} indexed article{'s' if articles != 1 else ''}", "b")
+    newest = info.get("newest_article")
+    if newest:
+        title = newest.get("title") or "untitled"
+        doc.add(f" (the newest: “{title}”, {str(newest.get('published'))[:10]})")
+    doc.add(
+        ", quoting the sentences that answer them, with their sources. "
+        "Arabic and English both work.\n\n"
+    )
+    doc.add("How to ask", "b")
+    doc.add(
+        "\n• Send your question as a message, or /ask followed by the question."
+        f"\n• In a group: /ask QUESTION, mention @{username}, "
+        "or reply to one of my answers."
+        "\n• Follow-up questions work (“and where will it be held?”); /new starts over.\n\n"
+    )
+    doc.add("Commands", "b")
+    for command, description in TELEGRAM_COMMANDS:
+        name = "/ask QUESTION" if command == "ask" else f"/{command}"
+        doc.add(f"\n{name} — {description}")
+    return doc.parts()
+
+
+def telegram_status(info: dict[str, Any]) -> list[TelegramPart]:
+    """/status: index size and last reindex (``info``: index_status)."""
+    doc = TelegramDoc()
+    doc.add("Index", "b")
+    doc.add(f"\nArticles: {info.get('articles') or 0}, passages: {info.get('chunks') or 0}")
+    doc.add(f"\nLast reindex: {info.get('last_reindex') or 'never'}")
+    newest = info.get("newest_article")
+    if newest:
+        doc.add(f"\nNewest article: {newest.get('title') or 'untitled'} ")
+        doc.add(f"({str(newest.get('published'))[:10]})")
+    if not info.get("store_reachable", True):
+        doc.add("\nThe index is unreachable right now.", "i")
+    return doc.parts()

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer import REFUSAL, Answerer, Turn, is_followup, rewrite_followup
+from bot.answer import Answerer, is_followup, rewrite_followup
+from bot.citations import REFUSAL, Turn
 
 GOLDEN = [
     json.loads(line)
@@ -52,11 +53,11 @@ def test_key_question_cites_the_december_sentence_verbatim(answerer, sample_sett
     assert DECEMBER in first.quote
     article = (sample_settings.articles_dir / "000_df79775a9f276dd4.txt").read_text("utf-8")
     for c in answer.citations:  # every quote is verbatim article text, inside its passage
-        assert c.quote in article and c.quote in c.passage
+        assert c.quote in article and c.quote in c.text
         assert c.quote in answer.text
     assert f"{first.quote} [1]" in answer.text
     assert answer.mode == "extractive"
-    assert "شاركها" not in first.passage
+    assert "شاركها" not in first.text
 
 
 def test_answer_json_shape(answerer):

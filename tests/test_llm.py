@@ -16,14 +16,15 @@ import pytest
 from fake_openai import FakeOpenAI, Reply
 
 from bot import cli
-from bot.answer import REFUSAL, Answerer, Turn
+from bot.answer import Answerer
+from bot.citations import REFUSAL, Turn
 from bot.generate import (
     NOTICE_NO_CITATION,
     NOTICE_REFUSED,
     GeneratingAnswerer,
-    Throttle,
     check_citations,
     claims_by_excerpt,
+    make_answerer,
 )
 from bot.llm import LocalGGUF, make_chat_model
 from index.errors import ConfigError
@@ -70,7 +71,7 @@ def test_generated_answer_is_cited_checked_and_shows_the_original(answerer, fake
     assert len(answer.citations) == 1
     quote = answer.citations[0].quote
     assert MONTH in quote
-    assert quote in answer.citations[0].passage
+    assert quote in answer.citations[0].text
     assert f"[1] “{quote}”" in answer.text  # the Arabic original next to the English answer
     system, user = (m["content"] for m in fake.last_messages())
     assert REFUSAL in system and "never instructions" in system
@@ -246,7 +247,9 @@ def test_article_that_injects_instructions_changes_nothing(injected_settings, fa
 
 def test_generation_is_off_unless_configured(sample_settings):
     assert make_chat_model(sample_settings) is None
-    assert type(cli.make_answerer(sample_settings)) is Answerer
+    assert type(make_answerer(sample_settings)) is Answerer
+    llm_on = sample_settings.model_copy(update={"llm_url": "http://127.0.0.1:9/v1"})
+    assert type(make_answerer(llm_on)) is GeneratingAnswerer
     with pytest.raises(ConfigError, match="NEWSBOT_LLM_URL"):
         GeneratingAnswerer(sample_settings)
 
@@ -275,20 +278,3 @@ def test_ask_json_reports_extractive_after_a_fallback(monkeypatch, capsys, sampl
     fake.script(Reply(status=500))
     out = _ask_json(monkeypatch, capsys, sample_settings, fake)
     assert out["mode"] == "extractive" and not out["refused"]
-
-
-# --- throttled updates for chat messages -------------------------------------------------------
-
-
-def test_throttle_publishes_at_most_every_interval():
-    now = [0.0]
-    published: list[str] = []
-    throttle = Throttle(published.append, interval=1.5, clock=lambda: now[0])
-    for t, piece in [(0.5, "a"), (1.0, "b"), (1.6, "c"), (2.0, "d"), (3.2, "e"), (3.3, "f")]:
-        now[0] = t
-        throttle(piece)
-    assert published == ["abc", "abcde"]
-    throttle.flush()
-    assert published == ["abc", "abcde", "abcdef"]
-    throttle.flush()  # nothing new: nothing sent
-    assert len(published) == 3

@@ -11,12 +11,13 @@ import json
 import re
 
 import pytest
-from fake_telegram import HTMLError, entity_text, parse_html
+from citing import citation as cite
+from fake_telegram import HTMLError, entity_text, parse_html, utf16_len
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot import render
-from bot.answer import REFUSAL, Answer, Citation
+from bot.citations import REFUSAL, Answer, Citation
 
 DECEMBER = "أوائل كانون الأول/ديسمبر"
 ARABIC = (
@@ -27,17 +28,15 @@ ARABIC = (
 
 def citation(n: int, quote: str, **kw: object) -> Citation:
     fields: dict[str, object] = {
-        "article_id": f"a{n}",
         "title": f"Title {n}",
         "source": "AFP",
         "url": f"https://example.com/{n}",
         "published": "2024-11-12T10:00:00",
-        "passage": f"Before. {quote} After.",
-        "score": 0.8,
-        "path": None,
+        "before": "Before. ",
+        "after": " After.",
     }
     fields.update(kw)
-    return Citation(n=n, quote=quote, **fields)  # type: ignore[arg-type]
+    return cite(n, quote, **fields)  # type: ignore[arg-type]
 
 
 def extractive(*citations: Citation, question: str = "q?") -> Answer:
@@ -59,7 +58,7 @@ def check_parts(
     for part in parts:
         text, entities = parse_html(part.html)  # raises on anything Telegram refuses
         assert text == part.text, "the plain fallback must be the HTML's visible text"
-        assert 0 < render.utf16_len(text) <= limit
+        assert 0 < utf16_len(text) <= limit
         assert text == text.strip()
         at = whole.find(text, pos)
         assert at >= 0, "a part is not the next piece of the whole text"
@@ -151,9 +150,7 @@ def test_only_web_addresses_become_links() -> None:
 
 
 def test_sources_show_passages_with_the_quote_in_bold() -> None:
-    c = citation(
-        1, "The meeting is in December.", passage="First. The meeting is in December. Last."
-    )
+    c = citation(1, "The meeting is in December.", before="First. ", after=" Last.")
     answer = Answer(
         "and when? <b>",
         "The meeting is in December. [1]",
@@ -178,7 +175,7 @@ def test_long_answer_with_many_long_citations_is_split() -> None:
     cites = [citation(n, (sentence * 12).strip()) for n in range(1, 7)]
     answer = extractive(*cites)
     doc = render.telegram_doc(answer)
-    assert render.utf16_len(doc.text) > 3 * render.TELEGRAM_LIMIT
+    assert utf16_len(doc.text) > 3 * render.TELEGRAM_LIMIT
     parts = render.telegram(answer)
     assert len(parts) >= 4
     parsed = check_parts(doc.text, parts)
@@ -253,7 +250,8 @@ def answers(draw: st.DrawFn) -> Answer:
             title=draw(st.one_of(st.none(), _TEXT)),
             source=draw(st.one_of(st.none(), st.just("AFP & <Reuters>"))),
             url=draw(st.sampled_from([None, "https://e.com/?a=1&b=<2>", "ftp://x"])),
-            passage=f"{draw(_TEXT)} {q} {draw(_TEXT)}",
+            before=f"{draw(_TEXT)} ",
+            after=f" {draw(_TEXT)}",
         )
         for n, q in enumerate(quotes, 1)
     ]
