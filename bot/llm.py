@@ -3,8 +3,7 @@
 Two implementations, chosen by settings (``make_chat_model``):
 
 - ``OpenAICompatible``: any OpenAI-compatible ``/v1/chat/completions`` server (Ollama,
-  llama.cpp's server, vLLM, hosted APIs) at ``NEWSBOT_LLM_URL``, through llama-index's
-  ``OpenAILike`` class. llama-index's global Settings are never read: every part is passed in.
+  llama.cpp's server, vLLM, hosted APIs) at ``NEWSBOT_LLM_URL``, through the ``openai`` client.
 - ``LocalGGUF``: a GGUF file at ``NEWSBOT_LLM_GGUF`` run in-process by xllamacpp (extra
   ``[local]``). Nothing is ever downloaded: the file must already be on disk.
 
@@ -19,7 +18,6 @@ Errors::
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import threading
@@ -59,20 +57,6 @@ def make_chat_model(settings: Settings) -> ChatModel | None:
     return None
 
 
-@functools.lru_cache(maxsize=1)
-def _masked_openai_like() -> Any:
-    """llama-index's OpenAILike, whose repr and str show the API key (pydantic prints every
-    field) and would put it in any traceback that shows locals; this one masks it."""
-    from llama_index.llms.openai_like import OpenAILike
-
-    class MaskedOpenAILike(OpenAILike):
-        def __repr_args__(self) -> Any:
-            for name, value in super().__repr_args__():
-                yield name, ("********" if name == "api_key" and value else value)
-
-    return MaskedOpenAILike
-
-
 def _checked(text: str | None) -> str:
     if text is None or not text.strip():
         raise LLMError("the language model returned an empty answer")
@@ -86,44 +70,48 @@ class OpenAICompatible:
     """A chat model behind an OpenAI-compatible HTTP API."""
 
     def __init__(self, settings: Settings) -> None:
-        from llama_index.core.callbacks import CallbackManager
+        import openai
 
         assert settings.llm_url
         self.url = settings.llm_url.rstrip("/")
         self.timeout = settings.llm_timeout
         self.name = f"{settings.llm_model} at {self.url}"
+        self.model = settings.llm_model
+        self.max_tokens = settings.llm_max_tokens
+        self.temperature = settings.llm_temperature
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
-        self._llm = _masked_openai_like()(
-            model=settings.llm_model,
-            api_base=self.url,
+        # The client keeps the key in an attribute of its own; its repr is object's and shows
+        # none of them, and it sends the key only in the Authorization header, never logged.
+        self._llm = openai.OpenAI(
+            base_url=self.url,
             api_key=key or "none",  # local servers want no key, the client wants a string
-            is_chat_model=True,
-            is_function_calling_model=False,
-            context_window=settings.llm_context,
-            max_tokens=settings.llm_max_tokens,
-            temperature=settings.llm_temperature,
             timeout=settings.llm_timeout,
             max_retries=0,  # a retry would double the wait before the extractive fallback
-            callback_manager=CallbackManager([]),
         )
 
     def chat(self, system: str, user: str, on_token: OnToken | None = None) -> str:
-        from llama_index.core.llms import ChatMessage, MessageRole
-
-        messages = [
-            ChatMessage(role=MessageRole.SYSTEM, content=system),
-            ChatMessage(role=MessageRole.USER, content=user),
+        messages: list[Any] = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": user},
         ]
+        options: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+        }
         started = time.perf_counter()
         try:
             if on_token is None:
-                text = self._llm.chat(messages).message.content
+                reply = self._llm.chat.completions.create(**options)
+                text = reply.choices[0].message.content
             else:
                 pieces: list[str] = []
-                for chunk in self._llm.stream_chat(messages):
-                    if chunk.delta:
-                        pieces.append(chunk.delta)
-                        on_token(chunk.delta)
+                for chunk in self._llm.chat.completions.create(**options, stream=True):
+                    delta = chunk.choices[0].delta.content if chunk.choices else None
+                    if delta:
+                        pieces.append(delta)
+                        on_token(delta)
                 text = "".join(pieces)
         except LLMError:
             raise
