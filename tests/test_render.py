@@ -142,6 +142,20 @@ def test_everything_is_escaped_and_arabic_kept() -> None:
     assert link["url"] == 'https://example.com/a?x=1&y="2"<>'
 
 
+def test_escaping_uses_only_entities_telegram_knows() -> None:
+    # Telegram HTML knows &lt; &gt; &amp; &quot; and numeric entities (&#x27; for ').
+    doc = render.TelegramDoc().add("a < b & 'c' \"d\" > e ")
+    doc.link("link", "https://e.com/?a=1&b='x'\"<>")
+    [part] = doc.parts()
+    assert part.html == (
+        "a &lt; b &amp; 'c' \"d\" &gt; e "
+        '<a href="https://e.com/?a=1&amp;b=&#x27;x&#x27;&quot;&lt;&gt;">link</a>'
+    )
+    text, [link] = parse_html(part.html)
+    assert text == "a < b & 'c' \"d\" > e link"
+    assert link["url"] == "https://e.com/?a=1&b='x'\"<>"
+
+
 def test_only_web_addresses_become_links() -> None:
     c = citation(1, "Quote.", url="javascript:alert(1)")
     [part] = render.telegram(extractive(c))
