@@ -1,9 +1,11 @@
-"""Arabic and English text: cleaning, sentence spans, normalisation for matching, language id."""
+"""Arabic and English text: decoding, cleaning, sentence spans, normalisation for matching
+(one stopword list, one digit table, one Arabic normaliser), language id."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -52,6 +54,52 @@ def clean_text(text: str) -> str:
     while lines and (not lines[0].strip() or _RESIDUE.match(lines[0].strip())):
         lines.pop(0)
     return "\n".join(lines).strip()
+
+
+# --- bytes to text -----------------------------------------------------------------------------
+
+# A byte-order mark decides the encoding; the message says what a bad byte after it means.
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig", "undecodable text"),
+    (b"\xff\xfe", "utf-16", "not valid UTF-16 text"),
+    (b"\xfe\xff", "utf-16", "not valid UTF-16 text"),
+)
+BOM_ENCODINGS = frozenset(codec for _, codec, _ in _BOMS)
+
+
+class NotText(ValueError):
+    """Bytes that cannot be read as text; the message says why, fit to show."""
+
+
+def decode_bytes(
+    raw: bytes,
+    preferred: Iterable[str | None] = (),
+    *,
+    bom_errors: str = "strict",
+    refuse_binary: bool = False,
+) -> tuple[str, str]:
+    """``raw`` as text, and the name of the encoding that read it.
+
+    A byte-order mark (UTF-8 or UTF-16) decides; a bad byte after it raises NotText unless
+    ``bom_errors="replace"``. Otherwise the first that reads all of ``raw``: UTF-8 (bytes that
+    decode as UTF-8 almost surely are UTF-8, whatever was declared), then ``preferred`` in order
+    (None and unknown names skipped), then Windows-1256, the Arabic code page, which maps every
+    byte, so text always comes out. ``refuse_binary``: NUL bytes near the start raise NotText.
+    """
+    for bom, codec, problem in _BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw.decode(codec, errors=bom_errors), codec
+            except UnicodeDecodeError as exc:
+                raise NotText(f"{problem} ({exc.reason})") from exc
+    if refuse_binary and b"\x00" in raw[:8192]:
+        raise NotText("binary file (NUL bytes), not text")
+    for name in dict.fromkeys(n for n in ("utf-8", *preferred) if n):
+        try:
+            return raw.decode(name), name
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return raw.decode("cp1256"), "cp1256"
 
 
 # --- sentences ---------------------------------------------------------------------------------
@@ -127,17 +175,24 @@ def split_sentences(text: str) -> list[str]:
 # --- normalisation for matching ----------------------------------------------------------------
 
 _TASHKEEL = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+# Arabic-Indic (٠١٢) and Extended Arabic-Indic (Persian, Urdu: ۰۱۲) digits.
+_DIGITS = {
+    **{chr(0x0660 + i): str(i) for i in range(10)},
+    **{chr(0x06F0 + i): str(i) for i in range(10)},
+}
+_DIGIT_MAP = str.maketrans(_DIGITS)
 _ARABIC_MAP = str.maketrans(
-    {
-        "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي",
-        **{chr(0x0660 + i): str(i) for i in range(10)},
-        **{chr(0x06F0 + i): str(i) for i in range(10)},
-    }
+    {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي", **_DIGITS}
 )  # fmt: skip
 # Apostrophes inside a word are part of it, so "Israel's" is one token (then "israel").
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*", re.UNICODE)
 _AR_PREFIXES = ("وبال", "وكال", "وفال", "ولل", "وال", "بال", "كال", "فال", "لل", "ال")
 _AR_ONE_LETTER = ("و", "ب", "ك", "ف", "ل")
+
+
+def ascii_digits(text: str) -> str:
+    """``text`` with Arabic-Indic and Extended Arabic-Indic digits as ASCII digits."""
+    return text.translate(_DIGIT_MAP)
 
 
 def normalize_arabic(text: str) -> str:
@@ -191,8 +246,8 @@ def _singular(token: str) -> str:
     return token
 
 
-# Function words of questions, dropped from lexical queries: they match most chunks, cost the
-# most to rank (long posting lists) and add almost nothing to BM25.
+# Function words of questions, dropped from lexical queries (they match most chunks, cost the
+# most to rank: long posting lists, and add almost nothing to BM25) and from word overlap.
 STOPWORDS = frozenset(
     """a an the is are was were be been being of in on at to for from by with and or but what
     when where who whom whose which why how did does do will would can could should about into
@@ -202,6 +257,11 @@ STOPWORDS = frozenset(
     هو هي هم ان أن إن او أو ثم قد لا لم لن كان كانت مع عند بين كل بعد قبل حتى اي أي""".split()
 )
 _STOP_TOKENS = frozenset(t for w in STOPWORDS for t in match_tokens(w))
+
+
+def content_tokens(text: str) -> list[str]:
+    """``match_tokens(text)`` without the stopwords' tokens, in order (repeats kept)."""
+    return [t for t in match_tokens(text) if t not in _STOP_TOKENS]
 
 
 def query_terms(text: str) -> list[str]:

@@ -1,13 +1,20 @@
-"""index.text: cleaning, Arabic/English sentence spans, matching tokens, language id."""
+"""index.text: decoding, cleaning, Arabic/English sentence spans, matching tokens, language id."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.text import (
+    STOPWORDS,
+    NotText,
+    ascii_digits,
     clean_text,
+    content_tokens,
+    decode_bytes,
     detect_language,
     match_tokens,
     normalize_arabic,
@@ -19,6 +26,40 @@ from index.text import (
 
 def sentences(text: str) -> list[str]:
     return [text[a:b] for a, b in sentence_spans(text)]
+
+
+# --- decoding ----------------------------------------------------------------------------------
+
+ARABIC = "أعلنت وزارة الخارجية"
+
+
+def test_decode_bytes_utf8_first_then_preferred_then_cp1256():
+    assert decode_bytes(ARABIC.encode("utf-8"), ["iso-8859-1"]) == (ARABIC, "utf-8")
+    assert decode_bytes(ARABIC.encode("cp1256")) == (ARABIC, "cp1256")
+    assert decode_bytes("café".encode("latin-1"), [None, "no-such-codec", "iso-8859-1"]) == (
+        "café",
+        "iso-8859-1",
+    )
+    assert decode_bytes(b"\xef\xbb\xbf" + ARABIC.encode("utf-8")) == (ARABIC, "utf-8-sig")
+    assert decode_bytes(ARABIC.encode("utf-16")) == (ARABIC, "utf-16")  # with its BOM
+    assert decode_bytes(b"a\x00b") == ("a\x00b", "utf-8")  # NUL bytes are refused on request
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"\xff\xfeA\x00B", "not valid UTF-16 text"),
+        (b"\xef\xbb\xbf\xff", "undecodable text (invalid start byte)"),
+        (b"PK\x03\x04\x00\x00", "binary file (NUL bytes), not text"),
+    ],
+)
+def test_decode_bytes_refuses_what_is_not_text(raw, message):
+    with pytest.raises(NotText, match=re.escape(message)):
+        decode_bytes(raw, refuse_binary=True)
+
+
+def test_decode_bytes_reads_a_bad_bom_text_leniently_on_request():  # pages, not files
+    assert decode_bytes(b"\xef\xbb\xbfok\xff", bom_errors="replace") == ("ok\ufffd", "utf-8-sig")
 
 
 # --- cleaning ----------------------------------------------------------------------------------
@@ -139,6 +180,18 @@ def test_normalize_arabic_unifies_letter_forms_and_digits():
     assert normalize_arabic("مدرسةٌ على") == "مدرسه علي"
     assert normalize_arabic("مـــدنيين") == "مدنيين"  # tatweel
     assert normalize_arabic("٤٣٩٧٢ ۱۲") == "43972 12"
+
+
+def test_ascii_digits_reads_both_arabic_digit_sets():
+    assert ascii_digits("[١] ٤٣٩٧٢ ۱۲ 7") == "[1] 43972 12 7"
+    assert ascii_digits("أيار") == "أيار"  # letters untouched, unlike normalize_arabic
+
+
+def test_content_tokens_drop_stopwords_and_keep_order():
+    assert content_tokens("When is the US-Israel meeting?") == ["us", "israel", "meeting"]
+    assert content_tokens("متى سيعقد الاجتماع في الاجتماع؟") == ["سيعقد", "اجتماع", "اجتماع"]
+    assert content_tokens("What is it?") == []  # unlike query_terms, nothing is kept back
+    assert not set(content_tokens(" ".join(STOPWORDS)))
 
 
 def test_match_tokens_strip_prefixes_and_case():
