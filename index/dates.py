@@ -23,9 +23,13 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import email.utils
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from index.text import normalize_arabic
 
 # --- publication dates -------------------------------------------------------------------------
 
@@ -36,11 +40,28 @@ def parse_published(value: str | None) -> dt.datetime | dt.date | None:
         return None
     text = value.strip()
     try:
-        if len(text) <= 10:
-            return dt.date.fromisoformat(text)
-        return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
+    return parsed.date() if len(text) <= 10 else parsed
+
+
+def iso_date(value: Any) -> str | None:
+    """A loaded date as stored: an ISO 8601 date or datetime string, from a date, a datetime, an
+    ISO string or an RFC 2822 one (feeds, e-mail); None when ``value`` is not a recognisable date.
+    """
+    if isinstance(value, dt.date):  # a datetime too
+        return value.isoformat()
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    parsed = parse_published(text)
+    if parsed is None:
+        try:
+            parsed = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+    return parsed.isoformat()
 
 
 def article_day(published: str | None) -> dt.date | None:
@@ -130,6 +151,15 @@ class DateMention:
         if self.first > today:
             return "upcoming"
         return "current"
+
+
+def normalize_word(text: str) -> str:
+    """A matched word as compared: ``normalize_arabic``, lower case, single spaces.
+
+    The patterns find words in their spelling variants (``_ar``); what they found is compared
+    with a word list after both went through this one function.
+    """
+    return " ".join(normalize_arabic(text).lower().split())
 
 
 def _ar(word: str) -> str:
@@ -230,22 +260,30 @@ def _part_regex() -> str:
 _PART = _part_regex()
 
 
+_PART_OF = {normalize_word(w): part for part, words in _PART_WORDS.items() for w in words}
+
+
 def _part_of(word: str) -> str:
-    word = " ".join(word.lower().split())
-    for part, words in _PART_WORDS.items():
-        for w in words:
-            if re.fullmatch(_ar(w) if w[0] > "\u0600" else re.escape(w), word):
-                return part
-    return "early"  # pragma: no cover
+    return _PART_OF.get(normalize_word(word), "early")
 
 
 _WEEKDAYS_EN = [calendar.day_name[i] for i in range(7)]  # Monday first, as date.weekday()
 _WEEKDAYS_AR = ["اثنين", "ثلاثاء", "أربعاء", "خميس", "جمعة", "سبت", "أحد"]
 _WEEKDAY_AR_RX = [re.compile(_ar(w) if w != "اثنين" else "[اإ]ثنين") for w in _WEEKDAYS_AR]
 
-_NEXT_AR = "|".join(_ar(w) for w in ("المقبل", "القادم", "المقبلة", "القادمة"))
-_LAST_AR = "|".join(_ar(w) for w in ("الماضي", "المنصرم", "الفائت", "الماضية", "المنصرمة"))
-_THIS_AR = "|".join(_ar(w) for w in ("الجاري", "الحالي", "الجارية", "الحالية"))
+# The words that make "next" / "last" of a weekday, week, month or year.
+_NEXT_WORDS = (
+    "next", "coming", "the coming", "this coming", "المقبل", "القادم", "المقبلة", "القادمة",
+)  # fmt: skip
+_LAST_WORDS = (
+    "last", "past", "the past", "الماضي", "المنصرم", "الفائت", "الماضية", "المنصرمة",
+)  # fmt: skip
+_THIS_AR_WORDS = ("الجاري", "الحالي", "الجارية", "الحالية")
+_NEXT_AR = "|".join(_ar(w) for w in _NEXT_WORDS if not w.isascii())
+_LAST_AR = "|".join(_ar(w) for w in _LAST_WORDS if not w.isascii())
+_THIS_AR = "|".join(_ar(w) for w in _THIS_AR_WORDS)
+_NEXT = frozenset(normalize_word(w) for w in _NEXT_WORDS)
+_LAST = frozenset(normalize_word(w) for w in _LAST_WORDS)
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("iso", re.compile(r"(?<!\d)(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?![\d:])")),
@@ -476,24 +514,20 @@ def _unit_range(anchor: dt.date, unit: str, offset: int) -> tuple[dt.date, dt.da
     return dt.date(year, 1, 1), dt.date(year, 12, 31)
 
 
+_UNIT_OF = {
+    normalize_word(w): unit
+    for w, unit in (("week", "week"), ("month", "month"), ("year", "year"),
+                    ("الأسبوع", "week"), ("الشهر", "month"), ("العام", "year"), ("السنة", "year"))
+}  # fmt: skip
+
+
 def _unit_of(word: str) -> str:
-    word = word.lower()
-    if word in ("week", "month", "year"):
-        return word
-    if re.fullmatch(_ar("الأسبوع"), word):
-        return "week"
-    if re.fullmatch(_ar("الشهر"), word):
-        return "month"
-    return "year"
+    return _UNIT_OF.get(normalize_word(word), "year")
 
 
 def _offset_of(word: str) -> int:
-    word = " ".join(word.lower().split())
-    if word in ("next", "the coming", "coming") or re.fullmatch(_NEXT_AR, word):
-        return 1
-    if word in ("last", "the past", "past") or re.fullmatch(_LAST_AR, word):
-        return -1
-    return 0
+    word = normalize_word(word)
+    return 1 if word in _NEXT else -1 if word in _LAST else 0
 
 
 def _resolve_relative(
@@ -514,29 +548,29 @@ def _resolve_relative(
     return _mention(match, "part" if part else unit, _part_range(first, last, part))
 
 
+# Parts of the Arabic day words, normalised as the matched words are.
+_TOMORROW = (normalize_word("غد"), normalize_word("غدًا"))
+_AFTER = normalize_word("بعد")
+_YESTERDAY = normalize_word("أمس")
+_BEFORE_YESTERDAY = normalize_word("الأول")
+
+
 def _resolve_day_word(
     match: re.Match[str], pattern: str, anchor: dt.date | None
 ) -> DateMention | None:
     word = normalize_word(match.group("w"))
     if word in ("today", "tonight"):
         delta = 0
-    elif word == "tomorrow" or word.endswith("غد") or word.endswith("غدا"):
-        delta = 2 if "بعد" in word else 1
-    elif word == "yesterday" or "امس" in word:
-        delta = -2 if "الاول" in word else -1
+    elif word == "tomorrow" or word.endswith(_TOMORROW):
+        delta = 2 if _AFTER in word else 1
+    elif word == "yesterday" or _YESTERDAY in word:
+        delta = -2 if _BEFORE_YESTERDAY in word else -1
     else:  # pragma: no cover - the pattern lists every word
         return None
     if anchor is None:
         return _mention(match, "day", None)
     when = anchor + dt.timedelta(days=delta)
     return _mention(match, "day", (when, when))
-
-
-def normalize_word(text: str) -> str:
-    """Lower case, one space, no tanween, plain alef: for comparing matched words."""
-    text = " ".join(text.lower().split())
-    text = re.sub("[\u064b-\u065f]", "", text)
-    return re.sub("[أإآ]", "ا", text)
 
 
 def _weekday_number(word: str) -> int:
@@ -559,12 +593,10 @@ def _resolve_weekday(
     mod2 = normalize_word(groups.get("mod2") or "")
     if anchor is None:
         return _mention(match, "weekday", None)
-    explicit_next = mod in ("next", "coming", "this coming") or bool(
-        mod and re.fullmatch(_NEXT_AR, mod)
-    )
+    explicit_next = mod in _NEXT
     if explicit_next:
         direction = 1
-    elif mod in ("last", "past") or (mod and re.fullmatch(_LAST_AR, mod)):
+    elif mod in _LAST:
         direction = -1
     elif mod2:
         direction = 0

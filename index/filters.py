@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from index.dates import day_epoch, parse_day, published_epoch
+from index.dates import day_epoch, parse_day
 from index.errors import FilterError
 
 
@@ -81,20 +81,6 @@ class Filters:
             parts.append(f"{table}.source_key IN ({','.join('?' * len(keys))})")
             params.extend(keys)
         return " AND ".join(parts) or "1", params
-
-    def accepts(self, published: str | None, source: str | None) -> bool:
-        """Whether an article with this date and source passes."""
-        low, high = self._range
-        if low is not None or high is not None:
-            epoch = published_epoch(published)
-            if epoch is None:
-                return False
-            if (low is not None and epoch < low) or (high is not None and epoch >= high):
-                return False
-        if self.sources:
-            keys = {source_key(s) for s in self.sources}
-            return source is not None and source_key(source) in keys
-        return True
 
     def describe(self) -> str:
         """'since 2024-11-01, until 2024-11-30, from Reuters or AFP' (empty when no filter)."""

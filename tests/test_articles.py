@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import os
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from index.articles import Article, Loaded, find_files, iso_date, load_file
+from index.articles import Article, Loaded, find_files, load_file
 from index.errors import SourceError
 
 MB = 1_000_000
@@ -420,23 +419,6 @@ def test_a_single_file_can_be_a_source(tmp_path):
 
 
 # --- dates -------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("2024-11-26", "2024-11-26"),
-        ("2024-11-26T09:30:00Z", "2024-11-26T09:30:00+00:00"),
-        ("Tue, 26 Nov 2024 09:30:00 +0200", "2024-11-26T09:30:00+02:00"),
-        (dt.date(2024, 11, 26), "2024-11-26"),
-        (dt.datetime(2024, 11, 26, 9, 30), "2024-11-26T09:30:00"),
-        ("next Tuesday", None),
-        ("", None),
-        (None, None),
-    ],
-)
-def test_iso_date(value, expected):
-    assert iso_date(value) == expected
 
 
 def test_unknown_date_is_dropped_with_a_warning(tmp_path, caplog):

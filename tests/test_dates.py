@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -17,11 +18,12 @@ import pytest
 
 from bot import render
 from bot.answer import Answerer
+from bot.render import time_lines
 from bot.retrieve import Retriever
-from bot.timeline import facts, time_lines
-from index.dates import article_day, parse_day, published_epoch, resolve_dates
+from bot.timeline import facts
+from index.dates import article_day, iso_date, parse_day, published_epoch, resolve_dates
 from index.errors import FilterError
-from index.filters import Filters, parse_filters
+from index.filters import Filters, parse_filters, source_key
 from index.reindex import reindex
 from index.settings import Settings
 
@@ -111,6 +113,23 @@ def test_status_is_relative_to_today():
     assert u.status(D("2024-11-22")) is None
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-11-26", "2024-11-26"),
+        ("2024-11-26T09:30:00Z", "2024-11-26T09:30:00+00:00"),
+        ("Tue, 26 Nov 2024 09:30:00 +0200", "2024-11-26T09:30:00+02:00"),
+        (dt.date(2024, 11, 26), "2024-11-26"),
+        (dt.datetime(2024, 11, 26, 9, 30), "2024-11-26T09:30:00"),
+        ("next Tuesday", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_iso_date(value, expected):
+    assert iso_date(value) == expected
+
+
 def test_published_epoch_and_day():
     assert published_epoch("2024-11-12") == 1731369600
     assert published_epoch("2024-11-12T10:00:00+02:00") == 1731369600 + 8 * 3600
@@ -147,7 +166,22 @@ def test_parse_filters_for_chat_front_ends():
         parse_filters("since:2024-12-01 until:2024-11-01 question")
 
 
-def test_filters_as_chroma_where_and_in_python():
+def accepts(f: Filters, published: str | None, source: str | None) -> bool:
+    """Whether an article of this date and source passes ``f``, asked of SQLite through
+    ``Filters.sql`` (the condition the lexical index runs) on one row as the manifest stores it."""
+    db = sqlite3.connect(":memory:")
+    try:
+        db.execute("CREATE TABLE articles (published_epoch INTEGER, source_key TEXT)")
+        row = (published_epoch(published), source_key(source) if source else None)
+        db.execute("INSERT INTO articles VALUES (?, ?)", row)
+        where, params = f.sql("a")
+        (count,) = db.execute(f"SELECT count(*) FROM articles a WHERE {where}", params).fetchone()
+        return bool(count)
+    finally:
+        db.close()
+
+
+def test_filters_as_chroma_where_and_in_sql():
     f = Filters(D("2024-11-01"), D("2024-11-30"), ("Reuters", "AFP"))
     assert f.chroma_where() == {
         "$and": [
@@ -158,10 +192,15 @@ def test_filters_as_chroma_where_and_in_python():
     }
     assert Filters(sources=("BBC",)).chroma_where() == {"source_key": "bbc"}
     assert Filters().chroma_where() is None
-    assert f.accepts("2024-11-30T23:59:00+00:00", "reuters")
-    assert not f.accepts("2024-12-01", "Reuters")
-    assert not f.accepts(None, "Reuters")  # undated never passes a date filter
-    assert Filters(sources=("bbc",)).accepts(None, "BBC")
+    assert accepts(f, "2024-11-30T23:59:00+00:00", "reuters")
+    assert accepts(f, "2024-11-01", "AFP")
+    assert not accepts(f, "2024-12-01", "Reuters")
+    assert not accepts(f, "2024-10-31T23:59:59+00:00", "Reuters")
+    assert not accepts(f, "2024-11-15", "BBC")
+    assert not accepts(f, None, "Reuters")  # undated never passes a date filter
+    assert accepts(Filters(sources=("bbc",)), None, "BBC")
+    assert not accepts(Filters(sources=("bbc",)), "2024-11-15", None)
+    assert accepts(Filters(), None, None)
 
 
 def test_facts_leave_out_the_day_something_was_said():
@@ -242,7 +281,7 @@ def test_golden_dated(dated, case):
         assert sorted(r.article_id for r in answer.citations[0].also) == sorted(case["also"])
     if case.get("filters"):
         _, f = parse_filters(case["filters"])
-        assert all(f.accepts(x.published, x.source) for x in answer.citations)
+        assert all(accepts(f, x.published, x.source) for x in answer.citations)
         assert answer.filters == f.describe()
 
 
