@@ -35,11 +35,6 @@ class RemoteSpec:
     name: str | None = None
     language: str | None = None
 
-    @property
-    def root(self) -> str:
-        """The manifest's name for this source (``files.root``)."""
-        return f"{'page' if self.kind == 'page' else 'feed'}:{self.url}"
-
 
 def is_url(text: str) -> bool:
     """An http(s) address (as opposed to a file path)."""
