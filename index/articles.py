@@ -7,20 +7,21 @@ Bad input never raises out of here: each bad file or record becomes a ``Skipped`
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import hashlib
 import json
 import logging
 import os
+import re
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from index.dates import iso_date
 from index.errors import SourceError
-from index.text import clean_text, detect_language, valid_text
+from index.feeds import FeedError, parse_feed
+from index.text import NotText, clean_text, decode_bytes, detect_language, valid_text
 
 logger = logging.getLogger(__name__)
 
@@ -117,32 +118,6 @@ def register_loader(*suffixes: str) -> Callable[[Loader], Loader]:
     return wrap
 
 
-# --- decoding ----------------------------------------------------------------------------------
-
-
-def decode(raw: bytes, where: str) -> str:
-    """Bytes to text: UTF-8 (with or without BOM), UTF-16 with BOM, then cp1256 with a warning."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8", errors="strict")
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return raw.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise BadInput(f"not valid UTF-16 text ({exc.reason})") from exc
-    if b"\x00" in raw[:8192]:
-        raise BadInput("binary file (NUL bytes), not text")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        text = raw.decode("cp1256")
-    except UnicodeDecodeError as exc:
-        raise BadInput("text in an unknown encoding (not UTF-8, UTF-16 or cp1256)") from exc
-    logger.warning("%s: not UTF-8; read as Windows-1256 (Arabic)", where)
-    return text
-
-
 # --- loaders -----------------------------------------------------------------------------------
 
 
@@ -235,12 +210,31 @@ def load_json(text: str, src: SourceFile) -> Iterator[Record | Skipped]:
     yield from _json_records(data, src.key)
 
 
+_XML_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?)\s+encoding\s*=\s*["'][^"']*["']""")
+
+
 @register_loader(".rss", ".atom")
 def load_feed_file(text: str, src: SourceFile) -> Iterator[Record | Skipped]:
-    """A saved RSS/Atom feed: each entry with the text it carries (links are not fetched)."""
-    from index.feeds import feed_file_records
+    """A saved RSS/Atom feed: each entry with the text it carries.
 
-    yield from feed_file_records(text, src.key)
+    Only the text the feed carries is indexed: reading a folder never goes to the network. A
+    feed file listed in the sources file is read like a fetched feed instead (links fetched).
+    """
+    # The text is decoded already; a leftover encoding="..." would make feedparser decode again.
+    raw = _XML_ENCODING.sub(r"\1", text, count=1).encode("utf-8")
+    try:
+        feed = parse_feed(raw, src.key, None, max_entries=1_000_000)
+    except FeedError as exc:
+        raise BadInput(exc.reason) from exc
+    for i, e in enumerate(feed.entries, 1):
+        if not e.text:
+            reason = "feed entry carries no text (links in a feed file are not fetched)"
+            yield Skipped(f"{src.key}#{i}", reason)
+            continue
+        yield {
+            "text": e.text, "title": e.title, "url": e.link, "published": e.published,
+            "source": feed.title, "language": feed.language, "_ordinal": i,
+        }  # fmt: skip
 
 
 @register_loader(".jsonl", ".ndjson")
@@ -260,26 +254,6 @@ def load_jsonl(text: str, src: SourceFile) -> Iterator[Record | Skipped]:
 
 
 # --- records to articles -----------------------------------------------------------------------
-
-
-def iso_date(value: Any) -> str | None:
-    """An ISO 8601 date or datetime string, or None when ``value`` is not a recognisable date."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    text = str(value).strip()
-    try:
-        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return parsed.date().isoformat() if len(text) <= 10 else parsed.isoformat()
-    except ValueError:
-        pass
-    try:
-        return email.utils.parsedate_to_datetime(text).isoformat()
-    except (TypeError, ValueError):
-        return None
 
 
 def _str_or_none(value: Any) -> str | None:
@@ -336,7 +310,12 @@ def load_file(src: SourceFile, max_bytes: int) -> Loaded:
             raise BadInput(f"unreadable: {exc.strerror or exc}") from exc
         if not raw.strip():
             raise BadInput("empty file")
-        text = decode(raw, str(src.path))
+        try:
+            text, encoding = decode_bytes(raw, refuse_binary=True)
+        except NotText as exc:
+            raise BadInput(str(exc)) from exc
+        if encoding == "cp1256":
+            logger.warning("%s: not UTF-8; read as Windows-1256 (Arabic)", src.path)
         for item in loader(text, src):
             if isinstance(item, Skipped):
                 out.skipped.append(item)
@@ -348,8 +327,6 @@ def load_file(src: SourceFile, max_bytes: int) -> Loaded:
                 out.skipped.append(Skipped(where, str(exc)))
     except BadInput as exc:
         out.skipped.append(Skipped(str(src.path), str(exc)))
-    except UnicodeDecodeError as exc:
-        out.skipped.append(Skipped(str(src.path), f"undecodable text ({exc.reason})"))
     return out
 
 

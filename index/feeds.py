@@ -1,33 +1,16 @@
-"""Feeds (RSS/Atom) and article pages, fetched over HTTP (or read from files), as sources.
+"""RSS/Atom documents and HTML fragments, parsed: no fetching, nothing else from index/.
 
-``RemoteReader.read(spec)`` turns one feed or page into ``RemoteItem``s for the reindex: each
-item has a key (the article's URL), a hash of what the source says about it (the feed entry,
-or the page's bytes) and a ``load()`` that gives the article. The reindex compares the hash with
-the manifest before calling ``load()``, so an unchanged entry costs nothing and its page is not
-fetched again. Feeds are fetched with conditional requests (ETag / Last-Modified, kept in the
-manifest): a feed that answers 304 Not Modified yields no items at all.
+``parse_feed(raw, url, media_type, max_entries)`` reads the entries of a feed document (fetched
+by index/remote.py, or saved in the articles folder and read by the .rss/.atom loader);
+``html_text`` gives the visible text of an entry's HTML content. A document that is not a
+usable feed raises ``FeedError``, whose reason is fit to show::
 
-An entry whose feed carries its full text (``content:encoded``, or a long description) is
-indexed from the feed; otherwise its link is fetched and the page's main text and metadata are
-extracted by the same trafilatura code as .html files. The published date is the feed entry's,
-else the page's metadata.
-
-Failures concern one item, which is skipped with its reason while the rest is read
-(``Skipped(where, reason)``)::
-
-    DNS           "DNS lookup failed for news.invalid"        (bounded by fetch_timeout)
-    refused       "connection refused (127.0.0.1:9)"
-    HTTP status   "HTTP 404 Not Found", "HTTP 503 Service Unavailable"
-    timeouts      "timed out connecting", "no response within 2s", "download took over 6s"
-    size          "larger than the 5 MB download cap"
-    redirects     "redirect loop", "too many redirects (more than 5)"
-    content       "not an HTML page (application/pdf)", "not an RSS or Atom feed"
-    charset       a wrong declared charset is recovered (UTF-8, then declared, then cp1256)
     XML           "malformed feed XML (...)" when nothing could be read from it
-    size of feed  a feed of more entries than feed_max_entries is cut to its first ones, with
-                  a note of how many were left out
+    not a feed    "not an RSS or Atom feed"
+    size of feed  a feed of more entries than ``max_entries`` is cut to its first ones before
+                  parsing (``ParsedFeed.total`` says how many it held)
 
-httpx and feedparser are imported only here, and this module only when a feed or URL is read.
+feedparser is imported only when a feed is parsed.
 """
 
 from __future__ import annotations
@@ -35,278 +18,21 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import hashlib
-import ipaddress
 import json
-import logging
-import mimetypes
 import re
-import socket
-import threading
-import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import urljoin, urlsplit
 
-from index.articles import (
-    Article,
-    BadInput,
-    Loaded,
-    Record,
-    Skipped,
-    SourceFile,
-    load_html,
-    to_article,
-)
-from index.settings import Settings
-from index.sources import RemoteSpec, is_url
-from index.store import Manifest
-
-logger = logging.getLogger(__name__)
-
-# Feed text at least this long is taken as the article; shorter (a teaser) means fetch the page.
-FULL_TEXT_CHARS = 500
-_HTML_TYPES = ("text/html", "application/xhtml+xml")
-_FEED_SNIFF = re.compile(
-    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:rss|feed|rdf:RDF)\b", re.S
-)
 _ITEM_END = re.compile(rb"</(?:item|entry)\s*>", re.I)
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
 
 
-class FetchFailed(Exception):
-    """One feed or page could not be read; ``reason`` says why, fit to show."""
+class FeedError(Exception):
+    """A document is not a usable RSS/Atom feed; ``reason`` says why, fit to show."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-@dataclass(frozen=True)
-class Response:
-    """A fetched (or read) document; ``status`` 304 means unchanged since the validators."""
-
-    url: str
-    status: int
-    media_type: str | None
-    charset: str | None
-    content: bytes
-    etag: str | None = None
-    last_modified: str | None = None
-
-
-# --- fetching ----------------------------------------------------------------------------------
-
-
-class Fetcher:
-    """An httpx client with the fetch settings: timeouts, a size cap, bounded redirects."""
-
-    def __init__(self, settings: Settings) -> None:
-        import httpx
-
-        self.timeout = settings.fetch_timeout
-        self.max_bytes = int(settings.fetch_max_mb * 1_000_000)
-        self.max_redirects = settings.fetch_max_redirects
-        self.client = httpx.Client(
-            timeout=httpx.Timeout(settings.fetch_timeout),
-            follow_redirects=False,  # followed by hand: each hop's host is checked, loops named
-            headers={
-                "User-Agent": settings.fetch_user_agent,
-                "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, "
-                "text/html;q=0.9, text/xml;q=0.8, */*;q=0.5",
-            },
-        )
-        self._dns: dict[str, str | None] = {}
-
-    def close(self) -> None:
-        self.client.close()
-
-    def get(self, url: str, validators: dict[str, str] | None = None) -> Response:
-        """GET ``url``; raises FetchFailed with a reason for every kind of failure."""
-        import httpx
-
-        headers = {}
-        if validators:
-            if validators.get("etag"):
-                headers["If-None-Match"] = validators["etag"]
-            if validators.get("last_modified"):
-                headers["If-Modified-Since"] = validators["last_modified"]
-        seen = {url}
-        for _hop in range(self.max_redirects + 1):
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise FetchFailed(f"not a web address: {url}")
-            self._check_dns(parts.hostname)
-            try:
-                response = self._get_once(url, headers)
-            except httpx.HTTPError as exc:
-                raise FetchFailed(_reason(exc, parts, self.timeout)) from exc
-            if isinstance(response, str):  # a redirect: the next URL
-                url = response
-                if url in seen:
-                    raise FetchFailed("redirect loop")
-                seen.add(url)
-                continue
-            return response
-        raise FetchFailed(f"too many redirects (more than {self.max_redirects})")
-
-    def _get_once(self, url: str, headers: dict[str, str]) -> Response | str:
-        started = time.monotonic()
-        with self.client.stream("GET", url, headers=headers) as r:
-            if r.status_code == 304:
-                return Response(url, 304, None, None, b"")
-            if r.status_code in (301, 302, 303, 307, 308):
-                location = r.headers.get("location")
-                if not location:
-                    raise FetchFailed(f"HTTP {r.status_code} redirect without a Location")
-                return urljoin(url, location)
-            if r.status_code >= 400:
-                raise FetchFailed(f"HTTP {r.status_code} {r.reason_phrase}".strip())
-            if r.status_code != 200:
-                raise FetchFailed(f"HTTP {r.status_code} {r.reason_phrase} (expected 200)".strip())
-            declared = r.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > self.max_bytes:
-                raise FetchFailed(self._too_big())
-            body = bytearray()
-            for piece in r.iter_bytes():
-                body += piece
-                if len(body) > self.max_bytes:
-                    raise FetchFailed(self._too_big())
-                if time.monotonic() - started > 3 * self.timeout:
-                    raise FetchFailed(f"download took over {3 * self.timeout:g}s")
-            media, charset = _content_type(r.headers.get("content-type"))
-            return Response(
-                str(r.url),
-                200,
-                media,
-                charset,
-                bytes(body),
-                r.headers.get("etag"),
-                r.headers.get("last-modified"),
-            )
-
-    def _too_big(self) -> str:
-        return f"larger than the {self.max_bytes / 1e6:g} MB download cap"
-
-    def _check_dns(self, host: str) -> None:
-        """Resolve ``host`` within the timeout (getaddrinfo itself can block for long)."""
-        if host in self._dns:
-            known = self._dns[host]
-            if known:
-                raise FetchFailed(known)
-            return
-        try:
-            ipaddress.ip_address(host.strip("[]"))
-            self._dns[host] = None
-            return
-        except ValueError:
-            pass
-        outcome: dict[str, Any] = {}
-
-        def lookup() -> None:
-            try:
-                socket.getaddrinfo(host, None)
-                outcome["ok"] = True
-            except OSError as exc:
-                outcome["error"] = exc
-
-        worker = threading.Thread(target=lookup, name=f"dns-{host}", daemon=True)
-        worker.start()
-        worker.join(self.timeout)
-        if worker.is_alive():
-            failure: str | None = f"DNS lookup for {host} took over {self.timeout:g}s"
-        elif "error" in outcome:
-            failure = f"DNS lookup failed for {host}"
-        else:
-            failure = None
-        self._dns[host] = failure
-        if failure:
-            raise FetchFailed(failure)
-
-
-def _reason(exc: Exception, parts: Any, timeout: float) -> str:
-    import httpx
-
-    where = f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
-    text = str(exc).lower()
-    if isinstance(exc, httpx.ConnectTimeout):
-        return f"timed out connecting to {where} after {timeout:g}s"
-    if isinstance(exc, httpx.TimeoutException):
-        return f"no response from {where} within {timeout:g}s"
-    if isinstance(exc, httpx.ConnectError):
-        if "refused" in text:
-            return f"connection refused ({where})"
-        if "name or service" in text or "nodename" in text or "name resolution" in text:
-            return f"DNS lookup failed for {parts.hostname}"
-        return f"cannot connect to {where} ({exc})"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return f"broken HTTP response from {where}"
-    if isinstance(exc, httpx.DecodingError):
-        return "undecodable compressed response"
-    return f"fetch failed ({type(exc).__name__}: {exc})"
-
-
-def _content_type(header: str | None) -> tuple[str | None, str | None]:
-    if not header:
-        return None, None
-    media, _, params = header.partition(";")
-    charset = None
-    for param in params.split(";"):
-        name, _, value = param.strip().partition("=")
-        if name.lower() == "charset" and value:
-            charset = value.strip().strip("\"'").lower()
-    return media.strip().lower() or None, charset
-
-
-def read_local(path: Path, max_bytes: int) -> Response:
-    """A feed or page file, as if fetched."""
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise FetchFailed(f"larger than the {max_bytes / 1e6:g} MB cap")
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise FetchFailed(f"unreadable: {exc.strerror or exc}") from exc
-    media = mimetypes.guess_type(path.name)[0]
-    if path.suffix.lower() in (".rss", ".atom"):
-        media = "application/rss+xml"
-    return Response(str(path), 200, media, None, raw)
-
-
-# --- decoding and parsing ----------------------------------------------------------------------
-
-
-def decode_html(raw: bytes, declared: str | None) -> str:
-    """Page bytes to text: a BOM, else UTF-8, else the declared charset, else Windows-1256.
-
-    UTF-8 is tried first because a page that decodes as UTF-8 almost surely is (servers often
-    declare a wrong charset); a wrong UTF-8 declaration on Arabic cp1256 bytes is recovered.
-    """
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8", errors="replace")
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16", errors="replace")
-    meta = _META_CHARSET.search(raw[:4096])
-    names = ["utf-8", declared, meta.group(1).decode("ascii", "ignore").lower() if meta else None]
-    names.append("cp1256")
-    for name in dict.fromkeys(n for n in names if n):
-        try:
-            text = raw.decode(name)
-        except (LookupError, UnicodeDecodeError):
-            continue
-        if name != "utf-8" and name not in (declared, None):
-            logger.info("page is not %s as declared; read as %s", declared or "UTF-8", name)
-        return text
-    raise FetchFailed(f"text in an unknown encoding (declared {declared or 'none'})")
-
-
-def looks_like_feed(response: Response) -> bool:
-    media = response.media_type or ""
-    if media.endswith(("rss+xml", "atom+xml", "rdf+xml")):
-        return True
-    return bool(_FEED_SNIFF.match(response.content[:2048]))
 
 
 class _TextOfHTML(HTMLParser):
@@ -382,11 +108,16 @@ def _struct_iso(value: Any) -> str | None:
     return when.isoformat()
 
 
+def _first_line(error: BaseException) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
 def parse_feed(raw: bytes, url: str, media_type: str | None, max_entries: int) -> ParsedFeed:
     """Entries of an RSS/Atom document, at most ``max_entries`` (the first ones, as listed).
 
     A feed is cut *before* parsing when it holds more entries: feedparser takes about a
-    millisecond per entry, so a runaway feed of 10,000 would stall the reindex.
+    millisecond per entry, so a runaway feed of 10,000 would stall the reindex. Raises
+    FeedError when the document is not a feed or nothing could be read from it.
     """
     import feedparser
 
@@ -403,10 +134,9 @@ def parse_feed(raw: bytes, url: str, media_type: str | None, max_entries: int) -
     error = parsed.get("bozo_exception")
     if not parsed.entries:
         if parsed.get("bozo") and error is not None:
-            first = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise FetchFailed(f"malformed feed XML ({first})")
+            raise FeedError(f"malformed feed XML ({_first_line(error)})")
         if not parsed.get("version"):
-            raise FetchFailed("not an RSS or Atom feed")
+            raise FeedError("not an RSS or Atom feed")
     feed = parsed.get("feed", {})
     language = feed.get("language")
     out = ParsedFeed(
@@ -416,7 +146,7 @@ def parse_feed(raw: bytes, url: str, media_type: str | None, max_entries: int) -
         total=max(total, len(parsed.entries)),
     )
     if parsed.get("bozo") and error is not None and total <= max_entries:
-        out.problems.append(f"feed XML is not well-formed ({str(error).splitlines()[0]})")
+        out.problems.append(f"feed XML is not well-formed ({_first_line(error)})")
     for i, e in enumerate(parsed.entries, 1):
         link = e.get("link")
         bodies = [c.get("value", "") for c in e.get("content", []) or []]
@@ -432,218 +162,5 @@ def parse_feed(raw: bytes, url: str, media_type: str | None, max_entries: int) -
         out.entries.append(Entry(key, link, title, published, text, digest))
     if error is not None and not any(e.link or e.text for e in out.entries):
         # The loose parser salvaged only fragments: nothing here can be indexed.
-        first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise FetchFailed(f"malformed feed XML ({first})")
+        raise FeedError(f"malformed feed XML ({_first_line(error)})")
     return out
-
-
-_XML_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?)\s+encoding\s*=\s*["'][^"']*["']""")
-
-
-def feed_file_records(text: str, where: str) -> Iterator[Record | Skipped]:
-    """Records of a feed file in the articles folder (the .rss/.atom loader).
-
-    Only the text the feed carries is indexed: reading a folder never goes to the network. A
-    feed file listed in the sources file is read like a fetched feed instead (links fetched).
-    """
-    # The text is decoded already; a leftover encoding="..." would make feedparser decode again.
-    raw = _XML_ENCODING.sub(r"\1", text, count=1).encode("utf-8")
-    try:
-        feed = parse_feed(raw, where, None, max_entries=1_000_000)
-    except FetchFailed as exc:
-        raise BadInput(exc.reason) from exc
-    for i, e in enumerate(feed.entries, 1):
-        if not e.text:
-            reason = "feed entry carries no text (links in a feed file are not fetched)"
-            yield Skipped(f"{where}#{i}", reason)
-            continue
-        yield {
-            "text": e.text, "title": e.title, "url": e.link, "published": e.published,
-            "source": feed.title, "language": feed.language, "_ordinal": i,
-        }  # fmt: skip
-
-
-# --- reading sources ---------------------------------------------------------------------------
-
-
-@dataclass
-class RemoteItem:
-    """One article a remote source offers: ``load()`` is called only when ``digest`` is new."""
-
-    key: str
-    digest: str
-    load: Callable[[], Loaded]
-
-
-@dataclass
-class Remote:
-    """What reading one feed or page gave: its items, what was skipped, and its validators."""
-
-    spec: RemoteSpec
-    items: list[RemoteItem] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    validators: dict[str, str] = field(default_factory=dict)
-    not_modified: bool = False
-    unchanged: int = 0  # articles already indexed as they are (set by the reindex)
-
-    @property
-    def root(self) -> str:
-        return f"remote:{self.spec.url}"
-
-    @property
-    def meta_key(self) -> str:
-        return f"http:{self.spec.url}"
-
-
-def _article(record: Record, key: str) -> Article:
-    src = SourceFile(Path("remote"), key, 0)
-    return to_article(record, src)
-
-
-def page_record(response: Response) -> Record:
-    """The main text and metadata of an HTML page (the .html loader's extraction)."""
-    if response.media_type and response.media_type not in _HTML_TYPES:
-        raise FetchFailed(f"not an HTML page ({response.media_type})")
-    if not response.media_type and b"<html" not in response.content[:4096].lower():
-        raise FetchFailed("not an HTML page")
-    text = decode_html(response.content, response.charset)
-    try:
-        record = next(iter(load_html(text, SourceFile(Path("page.html"), response.url, 0))))
-    except BadInput as exc:
-        raise FetchFailed(str(exc)) from exc
-    if not isinstance(record, dict):  # pragma: no cover - the .html loader yields one record
-        raise FetchFailed(record.reason)
-    return record
-
-
-class RemoteReader:
-    """Reads feeds and pages for one reindex; holds one HTTP client (opened on first use)."""
-
-    def __init__(self, settings: Settings, manifest: Manifest, full: bool = False) -> None:
-        self.settings = settings
-        self.manifest = manifest
-        self.full = full
-        self._fetcher: Fetcher | None = None
-
-    def close(self) -> None:
-        if self._fetcher is not None:
-            self._fetcher.close()
-
-    def __enter__(self) -> RemoteReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def fetcher(self) -> Fetcher:
-        if self._fetcher is None:
-            self._fetcher = Fetcher(self.settings)
-        return self._fetcher
-
-    def fetch(self, url: str, validators: dict[str, str] | None = None) -> Response:
-        if is_url(url):
-            return self.fetcher.get(url, validators)
-        return read_local(Path(url), int(self.settings.fetch_max_mb * 1_000_000))
-
-    def read(self, spec: RemoteSpec) -> Remote:
-        """The items of one feed or page; failures are in ``skipped``, never raised."""
-        remote = Remote(spec)
-        validators: dict[str, str] | None = None
-        if not self.full and is_url(spec.url):
-            stored = self.manifest.get_meta(remote.meta_key)
-            validators = json.loads(stored) if stored else None
-        started = time.perf_counter()
-        try:
-            response = self.fetch(spec.url, validators)
-            if response.status == 304:
-                remote.not_modified = True
-                remote.validators = validators or {}
-                logger.info("%s: not modified", spec.url)
-                return remote
-            remote.validators = {
-                k: v
-                for k, v in (("etag", response.etag), ("last_modified", response.last_modified))
-                if v
-            }
-            is_feed = spec.kind == "feed" or (spec.kind == "auto" and looks_like_feed(response))
-            if is_feed:
-                self._read_feed(remote, response)
-            else:
-                self._read_page(remote, response)
-        except FetchFailed as exc:
-            remote.skipped.append(Skipped(spec.url, exc.reason))
-        logger.info(
-            "%s: %d items, %d skipped, %.2fs",
-            spec.url, len(remote.items), len(remote.skipped), time.perf_counter() - started,
-        )  # fmt: skip
-        return remote
-
-    def _read_page(self, remote: Remote, response: Response) -> None:
-        record = page_record(response)  # fetched already: extract now, report failures here
-        spec = remote.spec
-        record["url"] = record.get("url") if not is_url(spec.url) else spec.url
-        record["source"] = spec.name or record.get("source")
-        record["language"] = spec.language or record.get("language")
-        digest = hashlib.sha256(response.content).hexdigest()
-        key = spec.url
-
-        def load() -> Loaded:
-            out = Loaded()
-            try:
-                out.articles.append(_article(record, key))
-            except BadInput as exc:
-                out.skipped.append(Skipped(key, str(exc)))
-            return out
-
-        remote.items.append(RemoteItem(key, digest, load))
-
-    def _read_feed(self, remote: Remote, response: Response) -> None:
-        spec = remote.spec
-        cap = self.settings.feed_max_entries
-        feed = parse_feed(response.content, response.url, response.media_type, cap)
-        for problem in feed.problems:
-            logger.warning("%s: %s", spec.url, problem)
-        if feed.total > len(feed.entries) and len(feed.entries) >= cap:
-            remote.skipped.append(
-                Skipped(
-                    spec.url,
-                    f"the feed lists {feed.total} entries; read the first {cap} "
-                    f"(NEWSBOT_FEED_MAX_ENTRIES), left out {feed.total - cap}",
-                )
-            )
-        for entry in feed.entries:
-            if not entry.link and not entry.text:
-                remote.skipped.append(Skipped(entry.key, "feed entry has no link and no text"))
-                continue
-            remote.items.append(
-                RemoteItem(entry.key, entry.digest, self._entry_loader(spec, feed, entry))
-            )
-
-    def _entry_loader(
-        self, spec: RemoteSpec, feed: ParsedFeed, entry: Entry
-    ) -> Callable[[], Loaded]:
-        def load() -> Loaded:
-            out = Loaded()
-            record: Record = {"text": entry.text, "url": entry.link}
-            try:
-                if len(entry.text) < FULL_TEXT_CHARS:
-                    if not entry.link or not is_url(entry.link):
-                        if not entry.text:
-                            raise FetchFailed("feed entry has no text and no web link")
-                    else:
-                        page = page_record(self.fetch(entry.link))
-                        record = {**page, "url": entry.link}
-                record["title"] = entry.title or record.get("title")
-                record["published"] = entry.published or record.get("published")
-                # The page names its outlet better than a feed title ("World news") does.
-                record["source"] = spec.name or record.get("source") or feed.title
-                record["language"] = spec.language or record.get("language") or feed.language
-                out.articles.append(_article(record, entry.key))
-            except FetchFailed as exc:
-                out.skipped.append(Skipped(entry.link or entry.key, exc.reason))
-            except BadInput as exc:
-                out.skipped.append(Skipped(entry.link or entry.key, str(exc)))
-            return out
-
-        return load

@@ -17,13 +17,14 @@ from pathlib import Path
 import pytest
 from fake_web import atom, closed_port, page, rss, serve
 
-from bot.cli import build_parser, cmd_watch
-from bot.watch import Watcher, start_background_watch, watch, watched
+from bot.cli import build_parser, cmd_watch, watch
+from bot.watch import Watcher, start_background_watch, watched
 from index.errors import ConfigError
-from index.feeds import FetchFailed, decode_html, html_text, parse_feed
+from index.feeds import FeedError, html_text, parse_feed
+from index.manifest import Manifest
 from index.reindex import Report, reindex
+from index.remote import page_text
 from index.sources import RemoteSpec, read_sources
-from index.store import Manifest
 
 REPO = Path(__file__).resolve().parents[1]
 LONG = " ".join(
@@ -102,19 +103,19 @@ def test_a_runaway_feed_is_cut_before_parsing():
 
 
 def test_malformed_and_non_feeds_are_refused():
-    with pytest.raises(FetchFailed, match="malformed feed XML"):
+    with pytest.raises(FeedError, match="malformed feed XML"):
         parse_feed(b"<?xml version='1.0'?><rss><channel><item><title>x</ti", "u", None, 5)
-    with pytest.raises(FetchFailed, match=r"malformed feed XML|not an RSS or Atom feed"):
+    with pytest.raises(FeedError, match=r"malformed feed XML|not an RSS or Atom feed"):
         parse_feed(b"just some text, not XML <<<", "u", None, 5)
 
 
-def test_decode_html_recovers_a_wrong_charset():
+def test_page_text_recovers_a_wrong_charset():
     arabic = "<html><body><p>أعلنت وزارة الخارجية</p></body></html>"
-    assert "أعلنت" in decode_html(arabic.encode("cp1256"), "utf-8")  # declared UTF-8, is cp1256
-    assert "أعلنت" in decode_html(arabic.encode("utf-8"), "iso-8859-1")  # declared Latin-1
+    assert "أعلنت" in page_text(arabic.encode("cp1256"), "utf-8")  # declared UTF-8, is cp1256
+    assert "أعلنت" in page_text(arabic.encode("utf-8"), "iso-8859-1")  # declared Latin-1
     meta = b"<html><head><meta charset='windows-1256'></head><body>" + "سلام".encode("cp1256")
-    assert "سلام" in decode_html(meta, None)
-    assert "é" in decode_html("<p>café</p>".encode("latin-1"), "iso-8859-1")
+    assert "سلام" in page_text(meta, None)
+    assert "é" in page_text("<p>café</p>".encode("latin-1"), "iso-8859-1")
 
 
 def test_html_text_keeps_paragraphs_and_drops_scripts():
@@ -410,7 +411,7 @@ def test_cli_reindex_url_and_watch_once(net, web, capsys):
                                 "reason": "DNS lookup failed for news.invalid"}]  # fmt: skip
     assert "skipped http://news.invalid/x: DNS lookup failed" in run.stderr
     args = build_parser().parse_args(["watch", feed, "--once", "--json", "--every", "5"])
-    assert args.func is cmd_watch and args.every == 5.0
+    assert args.func is cmd_watch and args.watch_minutes == 5.0
     assert watch(net, [feed], once=True, as_json=True) == 0  # what cmd_watch runs, in-process
     data = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     # the same article, already indexed from its URL: the feed changes nothing
