@@ -9,6 +9,9 @@ Answering is blocking work (embedding, SQLite, Chroma): it runs on one worker th
 event loop, so other chats are served meanwhile. The Answerer is created on that thread and only
 ever used there: it is not thread-safe, and its SQLite connection refuses other threads.
 
+Chat memory and the rate limit live in bot/chats.py, log redaction in bot/redact.py, and what the
+bot says in its help and /status in bot/render.py.
+
 Privacy: with ``telegram_allowed_chats`` set, other chats get one refusal and nothing else; their
 text is neither answered nor logged. No log line carries question text or the bot token.
 """
@@ -22,10 +25,9 @@ import logging
 import re
 import signal
 import time
-from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from telegram import BotCommand, LinkPreviewOptions, Message, MessageEntity, Update
@@ -44,10 +46,15 @@ from telegram.ext import (
 )
 
 from bot import render
-from bot.answer import Answer, Turn
+from bot.answer import QuestionError, check_question
+from bot.chats import MAX_CHATS, Chats
+from bot.citations import Answer, Turn
+from bot.redact import TokenFilter, redacted_logs
+from bot.watch import Watcher, start_background_watch
 from index.errors import ConfigError, NewsbotError
 from index.filters import Filters, parse_filters
 from index.settings import Settings
+from index.status import index_status
 
 logger = logging.getLogger(__name__)
 
@@ -57,19 +64,10 @@ T = TypeVar("T")
 TOKEN_PATTERN = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{20,100}")
 # A 429 is waited out (retry_after) and the message sent again, up to this many times.
 FLOOD_RETRIES = 3
-# Chats whose memory is kept; the least recently active is forgotten first.
-MAX_CHATS = 10_000
 # Telegram shows "typing..." for 5 s; renew it while an answer takes longer.
 TYPING_EVERY = 4.5
-RATE_WINDOW = 60.0  # seconds over which telegram_rate_limit questions are allowed
 
-COMMANDS = (
-    BotCommand("ask", "Ask a question about the news"),
-    BotCommand("sources", "Full sources of my last answer"),
-    BotCommand("new", "Forget this conversation"),
-    BotCommand("status", "Index size and last update"),
-    BotCommand("help", "What I do and how to ask"),
-)
+COMMANDS = tuple(BotCommand(command, about) for command, about in render.TELEGRAM_COMMANDS)
 
 HINT = (
     "I answer questions about the news, as text. Send me your question, "
@@ -77,7 +75,6 @@ HINT = (
 )
 NOT_ALLOWED = "Sorry, this is a private bot: it only answers the chats it was set up for."
 SORRY = "Sorry, something went wrong. Please try again in a moment."
-TOO_LONG = "Sorry, that question is too long ({length} characters). Please ask in at most {limit}."
 SLOW_DOWN = (
     "You're asking faster than I can keep up: at most {limit} questions a minute. "
     "Please try again in {seconds} s."
@@ -130,145 +127,7 @@ def check_api_url(settings: Settings) -> str:
     return url
 
 
-# --- the token never reaches a log -------------------------------------------------------------
-
-
-class TokenFilter(logging.Filter):
-    """Replaces the bot token (and its secret half) in a record's message and traceback."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        secret = token.partition(":")[2]
-        self.secrets = [s for s in (token, secret) if len(s) >= 20]
-
-    def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "<token>")
-        return text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record: leave it to the handler to report
-            return True
-        if any(s in message for s in self.secrets):
-            record.msg, record.args = self.redact(message), None
-        if record.exc_info and not record.exc_text:
-            text = logging.Formatter().formatException(record.exc_info)
-            if any(s in text for s in self.secrets):
-                record.exc_text = self.redact(text)
-        if record.stack_info:
-            record.stack_info = self.redact(record.stack_info)
-        return True
-
-
-# What python-telegram-bot may log of its own records' arguments: numbers, types, identifiers
-# (endpoint names) and lists of update ids.
-_SAFE_WORD = re.compile(r"[A-Za-z_][\w.]{0,63}")
-
-
-def _safe_arg(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float | type):
-        return value
-    if isinstance(value, str) and _SAFE_WORD.fullmatch(value):
-        return value
-    if isinstance(value, list) and all(isinstance(v, int) for v in value):
-        return value
-    return "<not logged>"
-
-
-def _drop_payload(record: logging.LogRecord) -> None:
-    """python-telegram-bot logs, at DEBUG, the updates it receives and the parameters it sends:
-    the text of every message from any chat, allowed or not, and of every answer. Its records
-    keep their wording and lose those arguments."""
-    if not record.name.startswith("telegram") or not record.args:
-        return
-    if isinstance(record.args, tuple):
-        record.args = tuple(_safe_arg(a) for a in record.args)
-    elif isinstance(record.args, dict):
-        record.args = {k: _safe_arg(v) for k, v in record.args.items()}
-
-
-@contextlib.contextmanager
-def redacted_logs(token: str) -> Iterator[TokenFilter]:
-    """Run every new log record through a TokenFilter while the bot runs.
-
-    The filter is applied where records are made (the record factory), not on one logger or
-    handler: filters on a logger miss its children, and handlers added later (pytest's caplog,
-    a user's own) would miss it. httpx logs request URLs, which contain the token, at INFO.
-    Message texts that python-telegram-bot logs at DEBUG are dropped there too.
-    """
-    token_filter = TokenFilter(token)
-    previous = logging.getLogRecordFactory()
-
-    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = previous(*args, **kwargs)
-        _drop_payload(record)
-        token_filter.filter(record)
-        return record
-
-    logging.setLogRecordFactory(factory)
-    try:
-        yield token_filter
-    finally:
-        if logging.getLogRecordFactory() is factory:
-            logging.setLogRecordFactory(previous)
-
-
-# --- per-chat memory ---------------------------------------------------------------------------
-
-
-@dataclass
-class ChatState:
-    """What the bot remembers of one chat: recent turns, its last answer, its question times."""
-
-    history: deque[Turn]
-    asked: deque[float] = field(default_factory=deque)
-    last: Answer | None = None
-    # One question at a time per chat, so a follow-up sees the turn before it.
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    def throttle(self, now: float, limit: int, window: float = RATE_WINDOW) -> float:
-        """Seconds to wait before asking again, or 0 (and this question is counted)."""
-        while self.asked and now - self.asked[0] >= window:
-            self.asked.popleft()
-        if len(self.asked) >= limit:
-            return window - (now - self.asked[0])
-        self.asked.append(now)
-        return 0.0
-
-
-class Chats:
-    """Chat states, least recently used forgotten first, so memory stays bounded."""
-
-    def __init__(self, turns: int, max_chats: int = MAX_CHATS) -> None:
-        self.turns = turns
-        self.max_chats = max_chats
-        self._states: OrderedDict[int, ChatState] = OrderedDict()
-
-    def get(self, chat_id: int) -> ChatState:
-        state = self._states.get(chat_id)
-        if state is None:
-            state = self._states[chat_id] = ChatState(deque(maxlen=self.turns))
-            while len(self._states) > self.max_chats:
-                self._states.popitem(last=False)
-        self._states.move_to_end(chat_id)
-        return state
-
-    def peek(self, chat_id: int) -> ChatState | None:
-        return self._states.get(chat_id)
-
-    def __len__(self) -> int:
-        return len(self._states)
-
-
 # --- the bot -----------------------------------------------------------------------------------
-
-
-def _status(settings: Settings) -> dict[str, Any]:
-    from bot.cli import status_info
-
-    return status_info(settings)
 
 
 class NewsBot:
@@ -279,7 +138,7 @@ class NewsBot:
         settings: Settings,
         make_answerer: Callable[[], AnswersQuestions],
         *,
-        status: Callable[[Settings], dict[str, Any]] = _status,
+        status: Callable[[Settings], dict[str, Any]] = index_status,
         max_chats: int = MAX_CHATS,
     ) -> None:
         self.settings = settings
@@ -335,12 +194,10 @@ class NewsBot:
                     watcher.stop()
                 self._worker.shutdown(wait=False, cancel_futures=True)
 
-    def _start_watch(self) -> Any:
+    def _start_watch(self) -> Watcher | None:
         """Poll the sources file's feeds in the background when NEWSBOT_TELEGRAM_WATCH is on."""
         if not self.settings.telegram_watch:
             return None
-        from bot.watch import start_background_watch
-
         try:
             return start_background_watch(self.settings)
         except NewsbotError as exc:
@@ -447,46 +304,13 @@ class NewsBot:
         """/start and /help: what the bot does, how to ask, what it knows."""
         message = _message(update)
         info = await asyncio.to_thread(self._status, self.settings)
-        doc = render.TelegramDoc()
-        articles = info.get("articles") or 0
-        doc.add("I answer questions about the news from ")
-        doc.add(f"{articles} indexed article{'s' if articles != 1 else ''}", "b")
-        newest = info.get("newest_article")
-        if newest:
-            title = newest.get("title") or "untitled"
-            doc.add(f" (the newest: “{title}”, {str(newest.get('published'))[:10]})")
-        doc.add(
-            ", quoting the sentences that answer them, with their sources. "
-            "Arabic and English both work.\n\n"
-        )
-        doc.add("How to ask", "b")
-        doc.add(
-            "\n• Send your question as a message, or /ask followed by the question."
-            f"\n• In a group: /ask QUESTION, mention @{context.bot.username}, "
-            "or reply to one of my answers."
-            "\n• Follow-up questions work (“and where will it be held?”); /new starts over.\n\n"
-        )
-        doc.add("Commands", "b")
-        for command in COMMANDS:
-            name = "/ask QUESTION" if command.command == "ask" else f"/{command.command}"
-            doc.add(f"\n{name} — {command.description}")
-        await self._send(message, doc.parts())
+        await self._send(message, render.telegram_help(info, context.bot.username))
 
     async def status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/status: index size and last reindex."""
         message = _message(update)
         info = await asyncio.to_thread(self._status, self.settings)
-        doc = render.TelegramDoc()
-        doc.add("Index", "b")
-        doc.add(f"\nArticles: {info.get('articles') or 0}, passages: {info.get('chunks') or 0}")
-        doc.add(f"\nLast reindex: {info.get('last_reindex') or 'never'}")
-        newest = info.get("newest_article")
-        if newest:
-            doc.add(f"\nNewest article: {newest.get('title') or 'untitled'} ")
-            doc.add(f"({str(newest.get('published'))[:10]})")
-        if not info.get("store_reachable", True):
-            doc.add("\nThe index is unreachable right now.", "i")
-        await self._send(message, doc.parts())
+        await self._send(message, render.telegram_status(info))
 
     async def ask(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/ask QUESTION."""
@@ -553,13 +377,11 @@ class NewsBot:
     # --- answering
 
     async def _question(self, message: Message, question: str) -> None:
-        question = question.strip()
-        if not question:
-            await message.reply_text(HINT)
-            return
-        longest = self.settings.max_question_chars
-        if len(question) > longest:
-            await message.reply_text(TOO_LONG.format(length=len(question), limit=longest))
+        try:
+            question = check_question(question, self.settings)
+        except QuestionError as exc:
+            empty = not question.strip()
+            await message.reply_text(HINT if empty else f"Sorry, {exc.user_message}.")
             return
         try:
             question, filters = parse_filters(question, self.settings.today)

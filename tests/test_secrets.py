@@ -26,7 +26,8 @@ from pydantic import SecretStr
 
 from bot.generate import GeneratingAnswerer
 from bot.llm import LLMError, OpenAICompatible
-from bot.telegram import NOT_ALLOWED, TokenFilter
+from bot.redact import TokenFilter
+from bot.telegram import NOT_ALLOWED
 from index.errors import ConfigError
 from index.settings import Settings
 

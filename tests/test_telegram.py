@@ -25,22 +25,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from citing import citation
 from fake_telegram import BOT_USERNAME, TOKEN, FakeBotAPI, Running, parse_html
 from pydantic import SecretStr
 
 from bot import render
-from bot.answer import REFUSAL, Answer, Answerer, Citation, Turn
-from bot.telegram import (
-    FORGOTTEN,
-    HINT,
-    NO_SOURCES,
-    NOT_ALLOWED,
-    SORRY,
-    Chats,
-    NewsBot,
-    TokenFilter,
-    redacted_logs,
-)
+from bot.answer import Answerer
+from bot.chats import Chats
+from bot.citations import REFUSAL, Answer, Turn
+from bot.redact import TokenFilter, redacted_logs
+from bot.telegram import FORGOTTEN, HINT, NO_SOURCES, NOT_ALLOWED, SORRY, NewsBot
 from index.errors import ConfigError, NewsbotError, StoreUnavailable
 from index.reindex import reindex
 from index.settings import Settings
@@ -153,8 +147,14 @@ def long_answer(question: str) -> Answer:
     sentence = f"Tom & Jerry <b>met</b> in {DECEMBER}. "
     quote = (sentence * 40).strip()
     cites = tuple(
-        Citation(
-            n, f"a{n}", f"Title <{n}>", "AFP", f"https://e.com/{n}", "2024-11-12", quote, "", 1
+        citation(
+            n,
+            quote,
+            title=f"Title <{n}>",
+            source="AFP",
+            url=f"https://e.com/{n}",
+            published="2024-11-12",
+            score=1,
         )
         for n in range(1, 6)
     )
@@ -283,7 +283,7 @@ def test_html_and_markdown_in_a_question_are_text(api: FakeBotAPI, start_bot: St
     question = 'When is the <b>US-Israel</b> *meeting*? & <script>"x"</script>'
 
     def reply(q: str) -> Answer:
-        c = Citation(1, "a", "<i>Title</i> & co", None, None, None, "Quote <x>.", "Quote <x>.", 1)
+        c = citation(1, "Quote <x>.", article_id="a", title="<i>Title</i> & co", score=1)
         return Answer(q, "Quote <x>. [1]", False, "extractive", (c,))
 
     _, spy = start_bot(Scripted(reply))
@@ -323,8 +323,8 @@ def test_a_too_long_question_is_refused_politely(api: FakeBotAPI, start_bot: Sta
     api.message(9, "why " * 20)
     [reply] = api.wait_sent(9)
     running.stop()
-    assert reply.text.startswith("Sorry, that question is too long (79 characters)")
-    assert "at most 50" in reply.text and spy.questions == []
+    assert reply.text == "Sorry, the question is too long (79 characters; the limit is 50)."
+    assert spy.questions == []
 
 
 # --- groups --------------------------------------------------------------------------------------
