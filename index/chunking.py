@@ -2,6 +2,10 @@
 
 llama-index's SentenceSplitter does the packing; we give it our sentence splitter (which knows
 the Arabic ؟ ؛ ۔ marks) and a tiktoken counter, and compute sentence spans on what it returns.
+
+``Embedded`` (an article's chunks with their vectors, ready to write) lives here too: both sides
+of the index (index.manifest and index.store) write it, and this is the lowest room that knows
+articles and chunks without importing anything heavy.
 """
 
 from __future__ import annotations
@@ -13,10 +17,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from index.articles import Article
 from index.text import sentence_spans, split_sentences
+
+if TYPE_CHECKING:
+    import numpy as np
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +76,18 @@ class Chunk:
 
     def sentence_texts(self) -> list[str]:
         return [self.text[a:b] for a, b in self.sentences]
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """An article ready to write: its chunks, chunk vectors and per-chunk sentence vectors."""
+
+    article: Article
+    root: str
+    file_key: str
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    sentence_vectors: list[np.ndarray]
 
 
 def chunk_id(article: Article, ordinal: int) -> str:

@@ -6,10 +6,11 @@ hashing over bands of the sketch finds candidate pairs; a pair whose estimated J
 similarity reaches ``SAME_STORY`` joins one cluster (union-find), so an update of an update
 still lands with the first version.
 
-Sketches and cluster ids live in the manifest (table ``sketches``), written by the reindex
-after the articles themselves; ``recluster`` is cheap (one pass over the sketches) and runs at
-the end of every reindex that changed anything. The retriever then shows each cluster once:
-its newest article, with the others noted (``collapse``).
+Only the arithmetic lives here (no storage): the manifest keeps the sketches and cluster ids
+(``Manifest.record_sketches``, written by the reindex after the articles themselves, and
+``Manifest.recluster``, cheap, one pass over the sketches, at the end of every reindex that
+changed anything, built on ``clusters``). The retriever then shows each cluster once: its
+newest article, with the others noted (``collapse``).
 
 A small MinHash written here rather than datasketch: 40 lines of numpy, no new dependency.
 """
@@ -17,15 +18,11 @@ A small MinHash written here rather than datasketch: 40 lines of numpy, no new d
 from __future__ import annotations
 
 import hashlib
-import logging
-import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from index.text import match_tokens
-
-logger = logging.getLogger(__name__)
 
 SHINGLE = 3  # words per shingle
 PERMUTATIONS = 64
@@ -39,12 +36,6 @@ _PRIME = np.uint64(4294967311)  # the first prime above 2**32: a*x+b stays below
 _rng = np.random.default_rng(20241112)
 _A = _rng.integers(1, 2**32 - 1, size=PERMUTATIONS, dtype=np.uint64)
 _B = _rng.integers(0, 2**32 - 1, size=PERMUTATIONS, dtype=np.uint64)
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS sketches (
-    article_id TEXT PRIMARY KEY, signature BLOB, cluster TEXT);
-CREATE INDEX IF NOT EXISTS sketches_by_cluster ON sketches(cluster);
-"""
 
 
 def shingles(text: str) -> set[bytes]:
@@ -104,77 +95,6 @@ def clusters(signatures: dict[str, np.ndarray], threshold: float = SAME_STORY) -
                         a, b = find(x), find(y)
                         parent[max(a, b)] = min(a, b)
     return {i: find(i) for i in ids}
-
-
-# --- in the manifest ---------------------------------------------------------------------------
-
-
-def ensure_schema(db: sqlite3.Connection) -> None:
-    db.executescript(SCHEMA)
-
-
-def record(db: sqlite3.Connection, articles: Iterable[tuple[str, str]]) -> None:
-    """Store sketches of ``(article id, text)``; clusters are set by ``recluster``."""
-    ensure_schema(db)
-    rows = [(aid, sketch(text).tobytes(), aid) for aid, text in articles]
-    db.executemany(
-        "INSERT OR REPLACE INTO sketches (article_id, signature, cluster) VALUES (?, ?, ?)", rows
-    )
-
-
-def recluster(db: sqlite3.Connection) -> int:
-    """Recompute every cluster from the stored sketches; returns how many clusters have 2+.
-
-    Sketches of deleted articles are dropped; articles indexed before sketches existed get one
-    from their stored chunks.
-    """
-    ensure_schema(db)
-    db.execute("DELETE FROM sketches WHERE article_id NOT IN (SELECT id FROM articles)")
-    missing = [
-        r[0]
-        for r in db.execute(
-            "SELECT id FROM articles WHERE id NOT IN (SELECT article_id FROM sketches)"
-        )
-    ]
-    for aid in missing:
-        texts = [
-            r[0]
-            for r in db.execute(
-                "SELECT text FROM chunks WHERE article_id = ? ORDER BY ordinal", (aid,)
-            )
-        ]
-        record(db, [(aid, "\n".join(texts))])
-    signatures = {
-        aid: np.frombuffer(sig, dtype=np.uint64)
-        for aid, sig in db.execute("SELECT article_id, signature FROM sketches")
-    }
-    found = clusters(signatures)
-    old = dict(db.execute("SELECT article_id, cluster FROM sketches"))
-    changed = [(c, aid) for aid, c in found.items() if old.get(aid) != c]
-    if changed:
-        db.executemany("UPDATE sketches SET cluster = ? WHERE article_id = ?", changed)
-    sizes: dict[str, int] = {}
-    for c in found.values():
-        sizes[c] = sizes.get(c, 0) + 1
-    multi = sum(1 for n in sizes.values() if n > 1)
-    logger.info("dedupe: %d articles, %d clusters of 2 or more", len(found), multi)
-    return multi
-
-
-def cluster_of(db: sqlite3.Connection, article_ids: Sequence[str]) -> dict[str, str]:
-    """The cluster id of each listed article (its own id when it has no near-duplicate)."""
-    out = {a: a for a in article_ids}
-    try:
-        for i in range(0, len(article_ids), 500):
-            part = list(article_ids[i : i + 500])
-            marks = ",".join("?" * len(part))
-            rows = db.execute(
-                f"SELECT article_id, cluster FROM sketches WHERE article_id IN ({marks})", part
-            )
-            out.update({aid: c for aid, c in rows if c})
-    except sqlite3.OperationalError:  # an index built before sketches existed
-        pass
-    return out
 
 
 # --- retrieval ---------------------------------------------------------------------------------

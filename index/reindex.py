@@ -1,8 +1,12 @@
 """Incremental reindex: diff by content hash, embed only what changed, never lose the old index.
 
-A file whose bytes are unchanged since the last run is not even parsed; an article whose content
-hash is unchanged is not embedded. Nothing heavy (llama-index, chromadb, the model) is imported
-unless there is something to write, so a no-op reindex costs a stat and a hash per file.
+A file (or a feed's item) whose bytes are unchanged since the last run is not even parsed; an
+article whose content hash is unchanged is not embedded. Local files and remote items go through
+one change-detection loop (``_Changes.take``). Nothing heavy (llama-index, chromadb, the model,
+httpx) is imported unless there is something to fetch or write, so a no-op reindex costs a stat
+and a hash per file.
+
+``ensure_index`` is the "build the index on first ask" policy every face (CLI, Telegram) shares.
 """
 
 from __future__ import annotations
@@ -10,19 +14,25 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from index import dedupe
-from index.articles import Article, Skipped, find_files, load_file
+import numpy as np
+
+from index.articles import Article, Loaded, Skipped, SourceFile, find_files, load_file
+from index.chunking import Chunk, Embedded, chunk_article
+from index.embedding import Embedder, get_embedder
+from index.errors import NewsbotError
+from index.manifest import Manifest, background_vectors, open_manifest
 from index.settings import Settings
 from index.sources import RemoteSpec, is_url, read_sources
-from index.store import Embedded, Manifest, Vectors, background_vectors
+from index.store import Vectors
 
 if TYPE_CHECKING:
-    from index.feeds import Remote
+    from index.remote import Remote
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +86,104 @@ class _Work:
     is_new: bool
 
 
+class _Item(Protocol):
+    """One unit of change detection: a local file, or one article a feed or page offers."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def digest(self) -> str: ...
+
+    @property
+    def load(self) -> Callable[[], Loaded]: ...
+
+
+@dataclass(frozen=True)
+class _FileItem:
+    key: str
+    digest: str
+    load: Callable[[], Loaded]
+
+
+def _file_items(files: Sequence[SourceFile], max_bytes: int) -> Iterator[_FileItem]:
+    for src in files:
+        try:
+            raw_hash = src.raw_hash()
+        except OSError:
+            raw_hash = ""  # load_file reports why it cannot be read
+        yield _FileItem(src.key, raw_hash, partial(load_file, src, max_bytes))
+
+
+class _Changes:
+    """What a run has to write, gathered source by source through one change-detection loop."""
+
+    def __init__(self, manifest: Manifest, report: Report, full: bool) -> None:
+        self.manifest = manifest
+        self.report = report
+        self.full = full
+        self.known = manifest.article_hashes()
+        self.seen: set[str] = set()
+        self.work: list[_Work] = []
+        self.file_updates: list[tuple[str, str, str, list[str]]] = []
+
+    def take(
+        self,
+        root: str,
+        items: Iterable[_Item],
+        previous: dict[str, tuple[str, list[str]]],
+        report_duplicates: bool,
+    ) -> bool:
+        """Queue the new and changed articles of one source's items; False when any item had
+        a problem. ``previous`` is the manifest's ``file_hashes(root)``."""
+        clean = True
+        for item in items:
+            before = previous.get(item.key)
+            if (
+                not self.full
+                and before
+                and before[0] == item.digest
+                and all(a in self.known for a in before[1])
+            ):
+                self.seen.update(before[1])
+                self.report.unchanged += len(before[1])
+                continue
+            loaded = item.load()  # a remote item fetches its page here, when the feed lacks it
+            self.report.skipped.extend(loaded.skipped)
+            if loaded.skipped:
+                clean = False
+                if not loaded.articles:
+                    # Nothing usable, only problems (unreadable, malformed, every record bad):
+                    # keep the last good version of this item answering until it is fixed.
+                    if before:
+                        self.seen.update(before[1])
+                    continue
+            ids = []
+            for article in loaded.articles:
+                if article.id in self.seen:
+                    if report_duplicates:
+                        self.report.skipped.append(
+                            Skipped(
+                                article.path or item.key, f"duplicate article id {article.id!r}"
+                            )
+                        )
+                    else:  # the same article in two feeds (or twice in one): not a problem
+                        logger.debug("%s: already read from another source", article.id)
+                    continue
+                self.seen.add(article.id)
+                ids.append(article.id)
+                if not self.full and self.known.get(article.id) == article.content_hash:
+                    self.report.unchanged += 1
+                    self.manifest.move_article(article.id, root, item.key)
+                else:
+                    self.work.append(_Work(article, root, item.key, article.id not in self.known))
+            if not loaded.skipped:
+                # An item with skipped parts is read again next time, so its problems keep
+                # being reported (and --strict keeps failing) until it is fixed.
+                self.file_updates.append((root, item.key, item.digest, ids))
+        return clean
+
+
 def split_sources(
     settings: Settings, paths: Sequence[Path | str | RemoteSpec] | None
 ) -> tuple[list[Path], list[RemoteSpec]]:
@@ -114,10 +222,7 @@ def reindex(
     manifest = Manifest(settings.manifest_path, create=True)
     try:
         interrupted = manifest.get_meta("dirty") == "1"
-        known = manifest.article_hashes()
-        seen: set[str] = set()
-        work: list[_Work] = []
-        file_updates: list[tuple[str, str, str, list[str]]] = []
+        changes = _Changes(manifest, report, full)
         forgotten: list[tuple[str, list[str]]] = []
         max_bytes = int(settings.max_file_mb * 1_000_000)
 
@@ -125,68 +230,42 @@ def reindex(
             root_id = str(root.resolve())
             previous = manifest.file_hashes(root_id)
             report.skipped.extend(files.skipped)
-            present = set()
-            for src in files.files:
-                present.add(src.key)
-                try:
-                    raw_hash = src.raw_hash()
-                except OSError:
-                    raw_hash = ""  # load_file reports why it cannot be read
-                before = previous.get(src.key)
-                if (
-                    not full
-                    and before
-                    and before[0] == raw_hash
-                    and all(a in known for a in before[1])
-                ):
-                    seen.update(before[1])
-                    report.unchanged += len(before[1])
-                    continue
-                loaded = load_file(src, max_bytes)
-                report.skipped.extend(loaded.skipped)
-                # Nothing usable, only problems (unreadable, malformed, every record bad):
-                # keep the last good version of this file answering until it is fixed.
-                whole_file_failed = not loaded.articles and bool(loaded.skipped)
-                if whole_file_failed and before:
-                    seen.update(before[1])
-                    continue
-                ids = []
-                for article in loaded.articles:
-                    if article.id in seen:
-                        report.skipped.append(
-                            Skipped(article.path or src.key, f"duplicate article id {article.id!r}")
-                        )
-                        continue
-                    seen.add(article.id)
-                    ids.append(article.id)
-                    if not full and known.get(article.id) == article.content_hash:
-                        report.unchanged += 1
-                        manifest.move_article(article.id, root_id, src.key)
-                    else:
-                        work.append(_Work(article, root_id, src.key, article.id not in known))
-                if not loaded.skipped:
-                    # A file with skipped parts is read again next time, so its problems keep
-                    # being reported (and --strict keeps failing) until it is fixed.
-                    file_updates.append((root_id, src.key, raw_hash, ids))
+            items = _file_items(files.files, max_bytes)
+            changes.take(root_id, items, previous, report_duplicates=True)
+            present = {src.key for src in files.files}
             gone = [k for k in previous if k not in present]
             if gone:
                 forgotten.append((root_id, gone))
 
         remotes: list[tuple[Remote, bool]] = []
         if remote_specs:
-            from index.feeds import RemoteReader  # httpx and feedparser only when needed
+            from index.remote import Remote, RemoteReader  # httpx, feedparser only when needed
 
-            with RemoteReader(settings, manifest, full) as reader:
+            with RemoteReader(settings, full) as reader:
                 for spec in remote_specs:
-                    remote = reader.read(spec)
-                    clean = _take_remote(remote, manifest, known, seen, work, file_updates, full)
+                    validators = None
+                    meta_key = Remote(spec).meta_key
+                    if not full and is_url(spec.url):
+                        stored = manifest.get_meta(meta_key)
+                        validators = json.loads(stored) if stored else None
+                    remote = reader.read(spec, validators)
                     report.skipped.extend(remote.skipped)
-                    report.unchanged += remote.unchanged
+                    previous = manifest.file_hashes(remote.root)
+                    if remote.not_modified:
+                        report.unchanged += sum(len(ids) for _, ids in previous.values())
+                        clean = True
+                    else:
+                        taken = changes.take(
+                            remote.root, remote.items, previous, report_duplicates=False
+                        )
+                        clean = taken and not remote.skipped
                     remotes.append((remote, clean))
 
         removed = sorted(
-            {a for root, _ in found for a in manifest.articles_under(str(root.resolve()))} - seen
+            {a for root, _ in found for a in manifest.articles_under(str(root.resolve()))}
+            - changes.seen
         )
+        work = changes.work
         needs_sweep = interrupted or full
         if work or removed or needs_sweep:
             manifest.set_meta("dirty", "1")
@@ -203,7 +282,7 @@ def reindex(
                 if orphans:
                     logger.info("removing %d orphan chunks left by an earlier run", len(orphans))
                     vectors.delete(sorted(orphans))
-        for root_id, key, raw_hash, ids in file_updates:
+        for root_id, key, raw_hash, ids in changes.file_updates:
             manifest.set_file(root_id, key, raw_hash, ids)
         for root_id, keys in forgotten:
             manifest.forget_files(root_id, keys)
@@ -212,7 +291,7 @@ def reindex(
             # whose page failed this time.
             manifest.set_meta(remote.meta_key, json.dumps(remote.validators) if clean else "")
         if work or removed or needs_sweep:
-            dedupe.recluster(manifest.db)
+            manifest.recluster()
         manifest.set_meta("dirty", "0")
         manifest.set_meta("last_reindex", str(time.time()))
     finally:
@@ -226,52 +305,6 @@ def reindex(
     return report
 
 
-def _take_remote(
-    remote: Remote,
-    manifest: Manifest,
-    known: dict[str, str],
-    seen: set[str],
-    work: list[_Work],
-    file_updates: list[tuple[str, str, str, list[str]]],
-    full: bool,
-) -> bool:
-    """Queue a feed's or page's new and changed articles; False when any item failed."""
-    previous = manifest.file_hashes(remote.root)
-    if remote.not_modified:
-        remote.unchanged = sum(len(ids) for _, ids in previous.values())
-        return True
-    clean = not remote.skipped
-    for item in remote.items:
-        before = previous.get(item.key)
-        if not full and before and before[0] == item.digest and all(a in known for a in before[1]):
-            seen.update(before[1])
-            remote.unchanged += len(before[1])
-            continue
-        loaded = item.load()  # fetches the page, when the feed does not carry the text
-        remote.skipped.extend(loaded.skipped)
-        if loaded.skipped:
-            clean = False
-            if not loaded.articles:
-                if before:
-                    seen.update(before[1])  # the last good version keeps answering
-                continue
-        ids = []
-        for article in loaded.articles:
-            if article.id in seen:  # the same article in two feeds (or twice in one)
-                logger.debug("%s: already read from another source", article.id)
-                continue
-            seen.add(article.id)
-            ids.append(article.id)
-            if not full and known.get(article.id) == article.content_hash:
-                remote.unchanged += 1
-                manifest.move_article(article.id, remote.root, item.key)
-            else:
-                work.append(_Work(article, remote.root, item.key, article.id not in known))
-        if not loaded.skipped:
-            file_updates.append((remote.root, item.key, item.digest, ids))
-    return clean
-
-
 def _write(
     settings: Settings,
     manifest: Manifest,
@@ -280,12 +313,9 @@ def _write(
     report: Report,
     progress: Progress,
 ) -> None:
-    from index.chunking import chunk_article
-    from index.embedding import get_embedder
-
     embedder = get_embedder(settings.embed_model)
     progress.start(len(work))
-    batch: list[tuple[_Work, list[Any]]] = []
+    batch: list[tuple[_Work, list[Chunk]]] = []
     pending_chunks = 0
     for item in work:
         chunks = chunk_article(item.article, settings.chunk_tokens)
@@ -312,13 +342,11 @@ def _write(
 def _flush(
     manifest: Manifest,
     vectors: Vectors,
-    embedder: Any,
-    batch: list[tuple[_Work, list[Any]]],
+    embedder: Embedder,
+    batch: list[tuple[_Work, list[Chunk]]],
     report: Report,
     progress: Progress,
 ) -> None:
-    import numpy as np
-
     texts = [c.text for _, chunks in batch for c in chunks]
     chunk_vecs = embedder.passages(texts)
     sentences = [s for _, chunks in batch for c in chunks for s in c.sentence_texts()]
@@ -346,7 +374,7 @@ def _flush(
     old = manifest.chunk_ids_of(ids)
     vectors.upsert(embedded)
     manifest.write_articles(embedded)
-    dedupe.record(manifest.db, [(e.article.id, e.article.text) for e in embedded])
+    manifest.record_sketches([(e.article.id, e.article.text) for e in embedded])
     new_ids = {c.id for e in embedded for c in e.chunks}
     vectors.delete([c for cs in old.values() for c in cs if c not in new_ids])
     for item, chunks in batch:
@@ -356,3 +384,47 @@ def _flush(
             report.updated += 1
         report.chunks += len(chunks)
     progress.advance(len(batch), len(texts))
+
+
+class EmptyIndexError(NewsbotError):
+    """A first build found nothing to index; ``report`` says what was skipped, and why."""
+
+    def __init__(self, user_message: str, report: Report) -> None:
+        super().__init__(user_message)
+        self.report = report
+
+
+def ensure_index(
+    settings: Settings,
+    progress: Progress | None = None,
+    announce: Callable[[str], None] | None = None,
+) -> Report | None:
+    """Build the index from the articles dir when none exists yet, so a first question answers.
+
+    Returns the build's report, or None when an index already existed; ``announce`` hears the
+    one sentence worth telling a person before a build starts. Raises ``NewsbotError`` when
+    there is nothing to build from (``EmptyIndexError``, with the report, when every file was
+    skipped).
+    """
+    manifest = open_manifest(settings)
+    if manifest is not None:
+        try:
+            if manifest.counts()[0] > 0:
+                return None
+        finally:
+            manifest.close()
+    if not settings.articles_dir.exists():
+        raise NewsbotError(
+            f"there is no index yet and no articles folder at {settings.articles_dir}: "
+            "add articles there (or set NEWSBOT_ARTICLES_DIR) and run `newsbot reindex`"
+        )
+    if announce is not None:
+        announce(f"No index yet: building one from {settings.articles_dir} ...")
+    report = reindex(settings, progress=progress)
+    if report.added == 0 and report.unchanged == 0:
+        raise EmptyIndexError(
+            f"the index is empty: no readable articles in {settings.articles_dir}; add .txt, .md, "
+            ".html, .json or .jsonl files there and run `newsbot reindex`",
+            report,
+        )
+    return report

