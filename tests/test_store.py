@@ -1,4 +1,4 @@
-"""index.store: the SQLite manifest and Chroma, embedded (PersistentClient) and as a real server."""
+"""index.manifest (SQLite) and index.store (Chroma, embedded PersistentClient and a real server)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from index.errors import ConfigError, StoreUnavailable
+from index.manifest import Manifest, open_manifest
 from index.reindex import reindex
 from index.settings import Settings
-from index.store import Manifest, Vectors, open_manifest
+from index.status import index_status
+from index.store import Vectors
 
 DECEMBER = "أوائل كانون الأول/ديسمبر"
 QUESTION = "When is the US-Israel meeting?"
@@ -130,6 +132,23 @@ def test_open_manifest_without_an_index(settings):
         created.close()
 
 
+def test_index_status(sample_settings, settings):
+    info = index_status(sample_settings)
+    assert set(info) == {
+        "mode", "location", "collection", "embed_model", "articles", "chunks", "last_reindex",
+        "newest_article", "vectors", "store_reachable", "settings",
+    }  # fmt: skip
+    assert (info["mode"], info["location"]) == ("embedded", str(sample_settings.store_dir))
+    assert (info["articles"], info["chunks"], info["vectors"]) == (1, 4, 4)
+    assert info["store_reachable"] and info["last_reindex"].endswith("+00:00")
+    assert info["newest_article"] is None  # the sample article carries no date
+    assert info["collection"] == sample_settings.collection_name
+
+    empty = index_status(settings)  # no index: zeros, and no manifest made by looking
+    assert (empty["articles"], empty["vectors"], empty["last_reindex"]) == (0, 0, None)
+    assert not settings.manifest_path.exists()
+
+
 # --- a real Chroma server ----------------------------------------------------------------------
 
 
@@ -190,6 +209,15 @@ def test_unreachable_server_is_store_unavailable(tmp_path):
         with pytest.raises(StoreUnavailable) as err:
             Vectors(settings).count()
     assert f"127.0.0.1:{port}" in err.value.user_message
+
+
+def test_status_of_an_unreachable_server(tmp_path):
+    with socket_on_a_closed_port() as port:
+        settings = Settings(store_dir=tmp_path, chroma_url=f"http://127.0.0.1:{port}")
+        Manifest(settings.manifest_path).close()  # an index, of no articles
+        info = index_status(settings)
+    assert (info["mode"], info["vectors"], info["store_reachable"]) == ("server", None, False)
+    assert f"127.0.0.1:{port}" in info["store_error"]
 
 
 def test_malformed_server_url_is_a_config_error(tmp_path):
