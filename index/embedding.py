@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -141,12 +142,14 @@ def _local_model_path(name: str) -> Path | None:
     return None
 
 
-BACKGROUND_FILE = Path(__file__).with_name("background.txt")
-
-
 def background_sentences() -> list[str]:
-    """Generic sentences whose mean similarity to a question is that question's baseline."""
-    lines = BACKGROUND_FILE.read_text(encoding="utf-8").split("\n")
+    """Generic sentences whose mean similarity to a question is that question's baseline.
+
+    Package data (index/background.txt), read through importlib.resources so an installed
+    wheel finds it as an editable clone does.
+    """
+    text = resources.files("index").joinpath("background.txt").read_text(encoding="utf-8")
+    lines = text.split("\n")
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
