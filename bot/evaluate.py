@@ -12,6 +12,9 @@ Figures are also given per ``set``/``lang`` (the language defaults to the questi
 A query with an empty ``relevant`` list is off-topic: the right outcome is a refusal. Relevance is
 per article: a paragraph can give several chunks, so the ranked chunks' article ids are
 de-duplicated, first occurrence kept, before scoring.
+
+Nothing here prints: files the index skipped and the queries' progress go to callbacks, and the
+figures come back as a dict that ``format_report`` turns into text (``newsbot eval`` prints both).
 """
 
 from __future__ import annotations
@@ -19,17 +22,18 @@ from __future__ import annotations
 import json
 import logging
 import math
-import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from bot.answer import Question
+from index.articles import Skipped
 from index.errors import NewsbotError
 from index.settings import Settings
 from index.text import match_tokens, script_of
@@ -243,8 +247,14 @@ def evaluate(
     channels: Sequence[str] | None = None,
     progress: Any = None,
     details: Path | None = None,
+    on_skipped: Callable[[Skipped], None] | None = None,
+    on_query: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Index ``corpus`` (into ``index_dir``, kept, or a temporary folder) and run ``queries``."""
+    """Index ``corpus`` (into ``index_dir``, kept, or a temporary folder) and run ``queries``.
+
+    ``progress`` follows the indexing, ``on_skipped`` hears of each file the index skipped and
+    ``on_query(done, total)`` of each query answered.
+    """
     from bot.answer import Answerer
     from bot.retrieve import Retriever, Weights
     from index.reindex import reindex
@@ -256,15 +266,16 @@ def evaluate(
             update={"store_dir": index_dir or Path(tmp), "chroma_url": None}
         )
         built = reindex(settings, list(corpus), progress=progress)
-        for s in built.skipped:
-            print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+        for skipped in built.skipped:
+            if on_skipped:
+                on_skipped(skipped)
         weights = Weights.only(channels) if channels else None
         retriever = Retriever(settings, weights=weights)
         try:
             articles, chunks = retriever.manifest.counts()
             answerer = Answerer(settings, retriever)
             retriever.search("warm-up", k=1)  # model and store load outside the timings
-            outcomes = _run(retriever, answerer, queries, max(k, 10), settings.top_k)
+            outcomes = _run(retriever, answerer, queries, max(k, 10), settings.top_k, on_query)
         finally:
             retriever.manifest.close()
     result = report(outcomes)
@@ -296,17 +307,21 @@ def evaluate(
 
 
 def _run(
-    retriever: Any, answerer: Any, queries: Sequence[Query], k: int, top_k: int
+    retriever: Any,
+    answerer: Any,
+    queries: Sequence[Query],
+    k: int,
+    top_k: int,
+    on_query: Callable[[int, int], None] | None = None,
 ) -> list[Outcome]:
     outcomes = []
-    every = max(len(queries) // 10, 50)
     for i, q in enumerate(queries, 1):
         started = time.perf_counter()
         found = retriever.search(q.question, k=max(CHUNKS_PER_QUERY, k))
         ms = (time.perf_counter() - started) * 1000
         ranked = dedupe(p.chunk.article_id for p in found.passages)[:k]
         # `ask` shows the first top_k passages; the refusal and quotes are decided on those.
-        decision = answerer.decide(q.question, found.top(top_k))
+        decision = answerer.decide(Question.of(q.question), found.top(top_k))
         outcomes.append(
             Outcome(
                 q,
@@ -317,8 +332,8 @@ def _run(
                 features=decision.features,
             )
         )
-        if i % every == 0:
-            print(f"  {i}/{len(queries)} queries", file=sys.stderr, flush=True)
+        if on_query:
+            on_query(i, len(queries))
     return outcomes
 
 

@@ -1,9 +1,11 @@
-"""`newsbot watch`: poll the feeds, index new or changed articles, wait, and again.
+"""Watching the feeds: poll them, index new or changed articles, wait, and again.
 
 Each poll is an incremental reindex of the feeds only (``index.reindex.reindex`` with
 ``RemoteSpec``s): feeds are fetched with conditional requests (ETag / Last-Modified), an entry
 whose feed item is unchanged is not fetched again, and only new or changed articles are
 embedded. A failed poll (store unreachable, every feed down) is logged and retried next time.
+Nothing here prints: each poll's Report goes to an ``on_report`` callback (``newsbot watch``, in
+bot/cli.py, prints it).
 
 For the Telegram bot (or any long-running process)::
 
@@ -18,9 +20,7 @@ bot reads: SQLite (WAL) and Chroma allow that, and a reader sees each article wh
 
 from __future__ import annotations
 
-import json
 import logging
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -116,39 +116,3 @@ def start_background_watch(
 ) -> Watcher:
     """Poll the feeds in a daemon thread every ``settings.watch_minutes``; call ``.stop()``."""
     return Watcher(settings, watched(settings, sources), on_report).start()
-
-
-def _print_report(report: Report, as_json: bool) -> None:
-    for s in report.skipped:
-        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
-    stamp = time.strftime("%H:%M:%S")
-    summary = (
-        f"{stamp} {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-        f"{len(report.skipped)} skipped; {report.chunks} chunks in {report.seconds:.2f}s"
-    )
-    if as_json:
-        print(summary, file=sys.stderr)
-        print(json.dumps(report.as_json(), ensure_ascii=False), flush=True)
-    else:
-        print(summary, flush=True)
-
-
-def watch(
-    settings: Settings,
-    sources: Sequence[str] | None = None,
-    once: bool = False,
-    as_json: bool = False,
-) -> int:
-    """The `newsbot watch` command: poll until interrupted (or once); exit code."""
-    specs = watched(settings, sources)
-    if not once:
-        print(
-            f"watching {len(specs)} source(s) every {settings.watch_minutes:g} min; Ctrl-C stops",
-            file=sys.stderr,
-        )
-    watcher = Watcher(settings, specs, lambda r: _print_report(r, as_json))
-    watcher.run(once=once)
-    if watcher.last_error:
-        print(f"error: {watcher.last_error}", file=sys.stderr)
-        return 1 if once else 0
-    return 0

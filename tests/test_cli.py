@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -10,6 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
+
+from bot.cli import build_parser, load_settings, main
+from index.settings import Settings
 
 NEWSBOT = str(Path(sys.executable).parent / "newsbot")
 REPO = Path(__file__).resolve().parents[1]
@@ -50,6 +56,7 @@ def test_first_ask_builds_the_index_and_answers(tmp_path):
     result = run(["ask", "When is the US-Israel meeting?", "--json"], env)
     assert result.returncode == 0, result.stderr
     assert "building one" in result.stderr  # progress goes to stderr, not stdout
+    assert "embedding 1 article\n" in result.stderr
     data = last_json(result.stdout)
     assert data["refused"] is False and data["mode"] == "extractive"
     assert DECEMBER in data["citations"][0]["quote"]
@@ -83,7 +90,6 @@ def test_k_flag_and_json_shape(store_env):
 @pytest.mark.parametrize(
     ("args", "code"),
     [
-        ([], 2),
         (["ask"], 2),
         (["ask", "   "], 2),
         (["ask", "x" * 5000], 2),
@@ -184,3 +190,129 @@ def test_chat_new_forgets_the_conversation(store_env):
     result = run(["chat", "--json", "-v"], store_env, stdin=script)
     assert result.returncode == 0, result.stderr
     assert "understood as" not in result.stderr  # no rewrite after /new
+
+
+# --- the command line itself -------------------------------------------------------------------
+
+
+def test_bare_newsbot_prints_the_help(store_env):
+    result = run([], store_env)
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.startswith("usage: newsbot") and "telegram" in result.stdout
+
+
+def test_version():
+    from importlib.metadata import version
+
+    result = run(["--version"])
+    assert result.returncode == 0 and result.stdout.strip() == f"newsbot {version('newsbot')}"
+
+
+@pytest.mark.parametrize("args", [["status"], ["ask", "When is the US-Israel meeting?"]])
+def test_a_closed_pipe_ends_quietly(store_env, args):
+    """The reader is gone before the first line (`| head -1` that has read its line)."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")} | store_env
+        result = subprocess.run(
+            [NEWSBOT, *args], stdout=write, stderr=subprocess.PIPE, text=True, env=env,
+            cwd=REPO, timeout=180,
+        )  # fmt: skip
+    finally:
+        os.close(write)
+    assert result.returncode == 141, result.stderr  # 128 + SIGPIPE, as a shell reports it
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+    assert "Exception ignored" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [["status"], ["ask", "When is the US-Israel meeting?"]])
+def test_piped_into_head(store_env, args):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")} | store_env
+    command = " ".join(f"'{a}'" for a in [NEWSBOT, *args]) + " | head -1"
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, env=env,
+        cwd=REPO, timeout=180,
+    )  # fmt: skip
+    assert result.returncode in (0, 141), result.stderr
+    assert len(result.stdout.splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(sub.choices)
+
+
+def _is_secret(annotation: object) -> bool:
+    return annotation is SecretStr or SecretStr in getattr(annotation, "__args__", ())
+
+
+def test_every_setting_but_the_secrets_is_a_flag_of_every_command():
+    fields = Settings.model_fields
+    secrets = {name for name, field in fields.items() if _is_secret(field.annotation)}
+    assert secrets == {"telegram_token", "llm_api_key"}
+    wanted = {"--" + name.replace("_", "-") for name in fields if name not in secrets}
+    commands = _subcommands()
+    assert set(commands) == {"ask", "chat", "reindex", "watch", "status", "eval", "telegram"}
+    for name, parser in commands.items():
+        flags = {flag for action in parser._actions for flag in action.option_strings}
+        assert wanted <= flags, (name, wanted - flags)
+        assert not {"--telegram-token", "--llm-api-key"} & flags, name
+        helped = parser.format_help()
+        assert "NEWSBOT_TELEGRAM_TOKEN" in helped and "visible to every user" in helped
+        assert helped.count("--embed-model") == 1 and "--no-telegram-watch" in helped
+
+
+def test_flags_are_typed_from_the_settings_and_keep_their_short_forms():
+    parse = build_parser().parse_args
+    argv = ["ask", "q", "-k", "3", "--today", "2024-05-01", "--telegram-allowed-chats", "1,2"]
+    argv += ["--telegram-watch", "--llm-temperature", "0.5", "--store-dir", "/tmp/x"]
+    settings = load_settings(parse(argv))
+    assert (settings.top_k, settings.today.isoformat()) == (3, "2024-05-01")
+    assert settings.telegram_allowed_chats == [1, 2] and settings.telegram_watch is True
+    assert settings.llm_temperature == 0.5 and settings.store_dir == Path("/tmp/x")
+    assert parse(["watch", "--every", "5"]).watch_minutes == 5.0
+    assert parse(["telegram", "--api-url", "http://127.0.0.1:1/bot"]).telegram_api_url
+    assert parse(["chat", "--top-k", "4"]).top_k == 4
+    evaluate = parse(["eval", "--corpus", "c", "--queries", "q", "-k", "20", "--top-k", "3"])
+    assert (evaluate.k, evaluate.top_k) == (20, 3)  # eval's own -k: articles ranked per query
+    assert parse(["status", "--no-telegram-watch"]).telegram_watch is False
+
+
+def test_a_flag_beats_the_environment_which_beats_dotenv(store_env, tmp_path):
+    (tmp_path / ".env").write_text("NEWSBOT_TOP_K=7\nNEWSBOT_MAX_QUOTES=5\n")
+    env = {**store_env, "NEWSBOT_MAX_QUOTES": "4"}
+
+    def shown(*flags: str) -> dict[str, object]:
+        result = run(["status", "--json", *flags], env, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        return last_json(result.stdout)["settings"]
+
+    assert (shown()["top_k"], shown()["max_quotes"]) == (7, 4)
+    flagged = shown("--max-quotes", "3", "--telegram-allowed-chats", "5,6", "--chroma-url", "")
+    assert (flagged["top_k"], flagged["max_quotes"]) == (7, 3)
+    assert flagged["telegram_allowed_chats"] == [5, 6] and flagged["chroma_url"] is None
+    refused = run(["status", "--telegram-token", "1:x"], env, cwd=tmp_path)
+    assert refused.returncode == 2 and "unrecognized arguments" in refused.stderr
+
+
+def test_main_in_process_leaves_logging_alone(store_env, monkeypatch, capsys):
+    """pytest closes the stderr a test captured: a handler left on it crashes later records."""
+    for name in [k for k in os.environ if k.startswith("NEWSBOT_")]:
+        monkeypatch.delenv(name)
+    for name, value in store_env.items():
+        monkeypatch.setenv(name, value)
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level, logging.getLogger("httpx").level)
+    assert main(["status", "-vv"]) == 0
+    assert (list(root.handlers), root.level, logging.getLogger("httpx").level) == before
+    assert "store:" in capsys.readouterr().out
+
+
+def test_verbose_flags_still_log_in_a_real_process(store_env):
+    quiet = run(["status"], store_env)
+    loud = run(["status", "-vv"], store_env)
+    assert quiet.returncode == loud.returncode == 0, loud.stderr
+    assert "DEBUG" not in quiet.stderr and "INFO" not in quiet.stderr
+    assert "DEBUG " in loud.stderr

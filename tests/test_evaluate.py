@@ -149,9 +149,14 @@ def test_eval_end_to_end_json(
     corpus = _write(tmp_path / "corpus.jsonl", CORPUS)
     queries = _write(tmp_path / "queries.jsonl", QUERIES)
     index_dir = tmp_path / "idx"
-    argv = ["eval", "--corpus", str(corpus), "--queries", str(queries), "--json"]
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")  # skipped, and said so on stderr by the command
+    argv = ["eval", "--corpus", str(corpus), "--corpus", str(empty), "--queries", str(queries)]
+    argv.append("--json")
     assert main([*argv, "--index-dir", str(index_dir)]) == 0
-    out = capsys.readouterr().out.strip().split("\n")
+    captured = capsys.readouterr()
+    assert f"skipped {empty}: " in captured.err and "R@1" in captured.err  # the table too
+    out = captured.out.strip().split("\n")
     result = json.loads(out[-1])
     for key, kind in KEYS.items():
         assert isinstance(result[key], kind), key
