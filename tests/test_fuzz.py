@@ -6,8 +6,11 @@ tests/test_text.py, tests/test_chunking.py and tests/test_render.py hold propert
 news-like alphabets (words, marks, tags); these draw from all of Unicode: control and format
 characters, bidi and zero-width marks, astral and combining characters, lone surrogates (as a
 JSON escape or an undecodable file name produces them), markup and FTS5 query syntax. The claims:
-no exception escapes, what is stored and shown encodes as UTF-8, no text is lost, every Telegram
-part parses as Telegram HTML and holds at most 4096 characters.
+no exception escapes, what is stored and shown encodes as UTF-8, no text is lost, lexical search
+finds only indexed chunks, a follow-up is short and is rewritten as the previous question plus
+itself (anything else is left alone), a message's filters leave its question and are described
+bound by bound (or are refused by name), every Telegram part parses as Telegram HTML and holds
+at most 4096 characters. Each claim can be false: none is only "returns a bool".
 """
 
 from __future__ import annotations
@@ -16,22 +19,33 @@ import datetime as dt
 import json
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fake_telegram import parse_html
+from citing import citation
+from fake_telegram import parse_html, utf16_len
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot import render
-from bot.answer import REFUSAL, Answer, Citation, Turn, is_followup, rewrite_followup
+from bot.answer import is_followup, rewrite_followup
+from bot.citations import REFUSAL, Answer, Turn
 from index.articles import LOADERS, Article, find_files, load_file
 from index.chunking import chunk_article, count_tokens
 from index.errors import NewsbotError
 from index.filters import parse_filters
+from index.manifest import Manifest
 from index.settings import Settings
-from index.store import Manifest
-from index.text import clean_text, match_tokens, query_terms, sentence_spans, split_sentences
+from index.text import (
+    clean_text,
+    content_tokens,
+    match_tokens,
+    query_terms,
+    sentence_spans,
+    split_sentences,
+    valid_text,
+)
 
 # Every code point, lone surrogates included, with the troublesome ones made likely.
 ANY_CHAR = st.characters(min_codepoint=0, max_codepoint=0x10FFFF, blacklist_categories=())
@@ -179,25 +193,58 @@ def test_chunks_of_any_cleaned_text_are_slices_within_budget(text: str, chunk_to
 
 
 @pytest.fixture(scope="module")
-def manifest(sample_settings: Settings) -> Manifest:
-    return Manifest(sample_settings.manifest_path, create=False)
+def manifest(sample_settings: Settings) -> Iterator[Manifest]:
+    manifest = Manifest(sample_settings.manifest_path, create=False)
+    yield manifest
+    manifest.close()
+
+
+@pytest.fixture(scope="module")
+def chunk_ids(manifest: Manifest) -> set[str]:
+    return manifest.all_chunk_ids()
+
+
+PREVIOUS = Turn("When is the meeting?", Answer("When is the meeting?", REFUSAL, True, "extractive"))
+REWRITTEN = Turn("and where?", Answer("and where?", REFUSAL, True, "extractive", rewritten="Q2"))
 
 
 @FUZZ
 @given(question=ANY_TEXT)
-def test_any_question_is_safe_for_lexical_search_and_follow_ups(
-    manifest: Manifest, question: str
+def test_any_question_is_safe_for_lexical_search(
+    manifest: Manifest, chunk_ids: set[str], question: str
 ) -> None:
-    from index.text import valid_text
-
     question = valid_text(question)  # what the Answerer does first (surrogates are escaped)
     for cid, score in manifest.lexical(question, 10):  # FTS5 syntax in a question is text
-        assert cid and score > 0
-    assert all(t for t in match_tokens(question)) and isinstance(query_terms(question), list)
-    previous = Answer("q", REFUSAL, True, "extractive")
-    rewritten = rewrite_followup(question, [Turn("When is the meeting?", previous)])
-    assert rewritten is None or question in rewritten
-    assert isinstance(is_followup(question), bool)
+        assert cid in chunk_ids and score > 0
+    tokens = match_tokens(question)
+    assert all(t and not any(c.isspace() for c in t) for t in tokens)
+    terms = query_terms(question)
+    assert len(terms) == len(set(terms)) and set(content_tokens(question)) <= set(terms)
+    assert bool(terms) == bool(tokens)
+
+
+@FUZZ
+@given(text=ANY_TEXT, lead=st.sampled_from(["", "and ", "و", "What about "]))
+def test_any_question_is_a_follow_up_or_left_alone(text: str, lead: str) -> None:
+    question = valid_text(lead + text)
+    followup = is_followup(question)
+    assert not followup or len(question.split()) <= 14  # a follow-up is short
+    if lead == "and " and len(question.split()) <= 14:
+        assert followup  # "and ..." leans on the previous turn
+    assert rewrite_followup(question, []) is None  # nothing to lean on
+    rewritten = rewrite_followup(question, [PREVIOUS])
+    if followup:
+        assert rewritten == f"{PREVIOUS.question} {question}"
+        assert rewrite_followup(question, [PREVIOUS, REWRITTEN]) == f"Q2 {question}"
+    else:
+        assert rewritten is None
+
+
+# A filter word and its value, as parse_filters reads them (written out again here: the test
+# states the contract instead of importing the parser's own pattern).
+FILTER_WORD = re.compile(
+    r"(?<!\S)(since|until|sources?|منذ|حتى|المصدر|مصدر)\s*[:：]\s*[^\s,،]", re.IGNORECASE
+)
 
 
 @FUZZ
@@ -207,11 +254,22 @@ def test_search_filters_in_any_message_parse_or_say_why(text: str, keyword: str)
     try:
         question, filters = parse_filters(message, dt.date(2024, 11, 12))
     except NewsbotError as exc:
-        assert exc.user_message
+        # the refusal names the filter it could not read
+        assert re.search(r"since|until|منذ|حتى", exc.user_message, re.IGNORECASE), exc
         return
-    assert isinstance(question, str)
-    if filters:
-        filters.describe()
+    assert not FILTER_WORD.search(question), question  # every filter was taken out
+    assert question == " ".join(question.split())
+    assert all(word in message for word in question.split())  # nothing added
+    described = filters.describe()
+    assert bool(described) == bool(filters)
+    if filters.since:
+        assert f"since {filters.since.isoformat()}" in described
+    if filters.until:
+        assert f"until {filters.until.isoformat()}" in described
+    assert all(source in described for source in filters.sources)
+    value = text[len(text) // 2 :][:1]
+    if keyword != "source:" and value and not value.isspace() and value not in ",،":
+        assert filters.since or filters.until  # the inserted date was read, or refused above
 
 
 # --- Telegram HTML -------------------------------------------------------------------------------
@@ -224,7 +282,7 @@ def assert_parts(whole: str, parts: list[render.TelegramPart], limit: int) -> No
     for part in parts:
         text, _ = parse_html(part.html)
         assert text == part.text
-        assert 0 < render.utf16_len(text) <= limit
+        assert 0 < utf16_len(text) <= limit
         at = whole.find(text, pos)
         assert at >= 0 and whole[pos:at].strip() == ""
         pos = at + len(text)
@@ -256,15 +314,15 @@ def long_answers(draw: st.DrawFn) -> Answer:
     quotes = draw(st.lists(PRINTABLE_TEXT.filter(str.strip), min_size=1, max_size=4))
     repeat = draw(st.integers(min_value=1, max_value=40))  # up to ~12,000 characters a quote
     cites = tuple(
-        Citation(
-            n=n,
+        citation(
+            n,
+            (q + " ") * repeat,
             article_id=draw(PRINTABLE_TEXT) or "a",
             title=draw(st.one_of(st.none(), PRINTABLE_TEXT)),
             source=draw(st.one_of(st.none(), PRINTABLE_TEXT)),
             url=draw(st.one_of(st.none(), PRINTABLE_TEXT, st.just("javascript:alert(1)"))),
             published=draw(st.one_of(st.none(), PRINTABLE_TEXT)),
-            quote=(q + " ") * repeat,
-            passage=draw(PRINTABLE_TEXT) + (q + " ") * repeat,
+            before=draw(PRINTABLE_TEXT),
             score=0.5,
             path=draw(st.one_of(st.none(), PRINTABLE_TEXT)),
         )
@@ -283,5 +341,5 @@ def test_any_answer_fits_telegram_messages_without_losing_text(answer: Answer) -
     assert_parts(render.telegram_doc(answer).text, render.telegram(answer), limit)
     for part in render.telegram_sources(answer):
         text, _ = parse_html(part.html)
-        assert text == part.text and render.utf16_len(text) <= limit
+        assert text == part.text and utf16_len(text) <= limit
     json.loads(render.to_json(answer))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer import REFUSAL
+from bot.citations import REFUSAL
 from bot.prompts import PLACEHOLDERS, PROMPTS_PACKAGE, Excerpt, defuse, language_name, load_prompts
 from index.errors import ConfigError
 
