@@ -243,10 +243,9 @@ def reindex(
 
             with RemoteReader(settings, full) as reader:
                 for spec in remote_specs:
-                    validators = None
-                    meta_key = Remote(spec).meta_key
+                    validators = None  # the ETag / Last-Modified saved by the last clean read
                     if not full and is_url(spec.url):
-                        stored = manifest.get_meta(meta_key)
+                        stored = manifest.get_meta(Remote(spec).meta_key)
                         validators = json.loads(stored) if stored else None
                     remote = reader.read(spec, validators)
                     report.skipped.extend(remote.skipped)
