@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from bot import timeline
 from bot.citations import REFUSAL, Answer, Citation, Decision, Turn
 from bot.retrieve import Passage, Retrieved, Retriever
+from index.dates import mentions_time
 from index.errors import NewsbotError
 from index.filters import Filters
 from index.settings import Settings
@@ -28,6 +29,17 @@ logger = logging.getLogger(__name__)
 OVERLAP_WEIGHT = 0.06
 # A second quote must come close to the best one, from a different sentence.
 SECOND_QUOTE_MARGIN = 0.015
+# Bonus for a sentence that carries the kind of fact the question asks for (a "when" question
+# and a sentence naming a time). It settles near-ties between the sentence that gives the date
+# and one that only talks about the event ("the meeting was postponed"), which e5 scores alike.
+ANSWER_TYPE_WEIGHT = 0.02
+
+# Questions that ask for a time: "when", "what date/day/year", "متى", "ما موعد", "في أي عام".
+_ASKS_WHEN = re.compile(
+    r"\bwhen\b|\b(what|which)\s+(date|day|year|month|time)\b|"
+    r"(^|\s)[وف]?(متى|موعد)(\s|$|[؟?])|في\s+(أي|اي)\s+(يوم|عام|سنة|شهر|تاريخ)",
+    re.IGNORECASE,
+)
 
 # A sentence that talks to a language model instead of reporting news (a prompt injection planted
 # in an article) is never quoted: the quote would hand the instruction on to the reader, and its
@@ -95,16 +107,22 @@ def check_question(text: str, settings: Settings) -> str:
 
 @dataclass(frozen=True)
 class Question:
-    """A question analysed once: its text, its script and its content words (normalised)."""
+    """A question analysed once: its text, script, content words (normalised) and kind."""
 
     text: str
     script: str  # "arabic", "latin" or "other" (index.text.script_of)
     tokens: frozenset[str]  # match tokens minus stopwords (index.text.content_tokens)
+    kind: str | None = None  # the kind of fact asked for: "when", or None (not known)
 
     @classmethod
     def of(cls, text: str) -> Question:
         text = valid_text(text).strip()  # a command-line argument need not be UTF-8
-        return cls(text, script_of(text), frozenset(content_tokens(text)))
+        kind = "when" if _ASKS_WHEN.search(text) else None
+        return cls(text, script_of(text), frozenset(content_tokens(text)), kind)
+
+    def answered_by(self, sentence: str) -> bool:
+        """Whether ``sentence`` carries the kind of fact asked for (False when none is known)."""
+        return self.kind == "when" and mentions_time(sentence)
 
 
 def is_followup(question: str) -> bool:
@@ -228,8 +246,10 @@ class Answerer:
             for i, cos in enumerate(p.sentence_scores):
                 if _not_evidence(p.sentence(i)):
                     continue
-                overlap = _overlap(question.tokens, p.sentence(i)) if same_script else 0.0
-                scored.append((cos + OVERLAP_WEIGHT * overlap, cos, p, i))
+                sentence = p.sentence(i)
+                overlap = _overlap(question.tokens, sentence) if same_script else 0.0
+                typed = ANSWER_TYPE_WEIGHT if question.answered_by(sentence) else 0.0
+                scored.append((cos + OVERLAP_WEIGHT * overlap + typed, cos, p, i))
         if not scored:
             return ()
         scored.sort(key=lambda s: -s[0])

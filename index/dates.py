@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from index.text import normalize_arabic
+from index.text import ascii_digits, normalize_arabic
 
 # --- publication dates -------------------------------------------------------------------------
 
@@ -653,3 +653,13 @@ def resolve_dates(text: str, anchor: dt.date | None) -> list[DateMention]:
         if all(m.end <= c.start or m.start >= c.end for c in chosen):
             chosen.append(m)
     return sorted(chosen, key=lambda m: m.start)
+
+
+# A bare year ("in 1998", "عام 1990"): not placed by resolve_dates (a year alone is no day or
+# month), but it answers "when" as well as a date does.
+_BARE_YEAR = re.compile(r"(?<![\d.,])(1[0-9]{3}|20[0-9]{2})(?![\d.,]?\d)")
+
+
+def mentions_time(text: str) -> bool:
+    """Whether ``text`` names a time: a date expression ``resolve_dates`` finds, or a year."""
+    return bool(_BARE_YEAR.search(ascii_digits(text))) or bool(resolve_dates(text, None))
