@@ -79,7 +79,7 @@ def reconcile(
     lead_facts = facts(lead.quote, lead.published)
     lead_relevance = p.sentence_scores[i] if i < len(p.sentence_scores) else 0.0
     script = script_of(lead.quote)
-    best: tuple[float, Passage, int, set[str]] | None = None
+    best: tuple[tuple[float, float, tuple[int, ...]], Passage, int, set[str]] | None = None
     others = [*p.hidden, *(q for q in passages if q.chunk.article_id != p.chunk.article_id)]
     for q in others:
         if not q.chunk.sent_vecs.size or q.chunk.sent_vecs.shape[1] != lead_vec.shape[0]:
@@ -96,8 +96,12 @@ def reconcile(
         their = facts(sentence, q.chunk.published)
         if not (lead_facts - their) or not (their - lead_facts):
             continue  # one adds detail to the other, or they agree
-        if best is None or sim > best[0]:
-            best = (sim, q, j, their)
+        # The closest claim; among copies that say it alike (the same wire story republished),
+        # the earliest report, which the others repeat; then the article id, so the choice
+        # never depends on the order in which equal scores came back.
+        key = (round(sim, 5), -newness(q.chunk.published), _reverse(q.chunk.article_id))
+        if best is None or key > best[0]:
+            best = (key, q, j, their)
     if best is None:
         return citations, ()
     _, q, j, their = best
@@ -116,6 +120,11 @@ def reconcile(
         older_says=tuple(sorted(older_facts - newer_facts)),
     )
     return numbered, (conflict,)
+
+
+def _reverse(text: str) -> tuple[int, ...]:
+    """A key that sorts ``text`` in reverse order (so that a larger key is the smaller id)."""
+    return (*(-ord(ch) for ch in text), 1)  # the 1 ends it: "ab" before "abc"
 
 
 def _also(p: Passage) -> tuple[Related, ...]:
