@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer import Answerer, is_followup, rewrite_followup
+from bot.answer import Answerer, Question, is_followup, rewrite_followup
 from bot.citations import REFUSAL, Turn
 
 GOLDEN = [
@@ -97,3 +97,35 @@ def test_is_followup(text, expected):
 
 def test_no_history_no_rewrite():
     assert rewrite_followup("and where?", []) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("When is the US-Israel meeting?", "when"),
+        ("What year did the war end?", "when"),
+        ("متى سيعقد الاجتماع؟", "when"),
+        ("ومتى؟", "when"),
+        ("ما موعد الاجتماع؟", "when"),
+        ("في أي عام تأسست المدينة؟", "when"),
+        ("Who refused to say where the meeting would be held?", None),
+        ("How many people were killed in Gaza?", None),
+        ("من رفض تحديد مكان الاجتماع؟", None),
+    ],
+)
+def test_question_kind(text, kind):
+    assert Question.of(text).kind == kind
+
+
+def test_a_when_question_is_answered_by_a_sentence_that_names_a_time():
+    q = Question.of("When is the meeting?")
+    assert q.answered_by("They will meet in early December.")
+    assert q.answered_by("سيجتمعون في أوائل كانون الأول/ديسمبر")
+    assert not q.answered_by("The meeting was postponed for security reasons.")
+    assert not Question.of("Who will meet?").answered_by("They will meet in early December.")
+
+
+def test_the_when_sentence_leads_over_one_that_only_talks_of_the_meeting(answerer):
+    """The sample's December sentence, not another sentence about the meeting, comes first."""
+    answer = answerer.answer("When is the US-Israel meeting?")
+    assert "أوائل كانون الأول/ديسمبر" in answer.citations[0].quote

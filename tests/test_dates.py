@@ -21,7 +21,14 @@ from bot.answer import Answerer
 from bot.render import time_lines
 from bot.retrieve import Retriever
 from bot.timeline import facts
-from index.dates import article_day, iso_date, parse_day, published_epoch, resolve_dates
+from index.dates import (
+    article_day,
+    iso_date,
+    mentions_time,
+    parse_day,
+    published_epoch,
+    resolve_dates,
+)
 from index.errors import FilterError
 from index.filters import Filters, parse_filters, source_key
 from index.reindex import reindex
@@ -357,3 +364,19 @@ def test_cli_ask_with_filters_and_today(dated):
         timeout=120,
     )  # fmt: skip
     assert bad.returncode == 2 and "not a date" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The war ended in 1998 after long talks.", True),
+        ("في عام ١٩٩٠ تأسست الشركة", True),
+        ("سيجتمعون في منتصف كانون الأول/ديسمبر", True),
+        ("They met on Tuesday.", True),
+        ("The meeting was postponed for security reasons.", False),
+        ("It cost 1,500 dollars and 43,972 people came.", False),
+        ("Pi is about 3.1415.", False),
+    ],
+)
+def test_mentions_time(text, expected):
+    assert mentions_time(text) is expected
