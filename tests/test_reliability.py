@@ -32,14 +32,16 @@ from fake_telegram import TOKEN, FakeBotAPI, Running, parse_html
 from pydantic import SecretStr
 
 from bot import cli, render
-from bot.answer import REFUSAL, Answer, Answerer, Turn
+from bot.answer import Answerer
+from bot.citations import REFUSAL, Answer, Turn
 from bot.telegram import HINT, SORRY, NewsBot
 from index.articles import find_files, load_file
 from index.chunking import MAX_SENTENCES, chunk_article
 from index.filters import Filters
+from index.manifest import Manifest
 from index.reindex import reindex
 from index.settings import Settings
-from index.store import LOCK_FILE, Manifest, Vectors
+from index.store import LOCK_FILE, Vectors
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "articles" / "000_df79775a9f276dd4.txt"
@@ -327,7 +329,7 @@ def test_the_bot_answers_throughout_a_reindex_in_another_process(
         if answer.question == QUESTION:
             assert cites_december(answer), answer.text
         for c in answer.citations:  # each quote, its passage and its title: one version
-            versions = {version_of(t) for t in (c.quote, c.passage, c.title or "")} - {None}
+            versions = {version_of(t) for t in (c.quote, c.text, c.title or "")} - {None}
             assert len(versions) <= 1, c
     for i, answer in enumerate(answers[during:]):  # after the reindex: only the new index
         assert any(town(i) in c.quote and "museum" in c.quote for c in answer.citations), answer
@@ -570,6 +572,6 @@ def test_odd_questions_through_the_telegram_bot(sample_settings: Settings) -> No
         if name == "blank":
             assert reply.text == HINT
         elif name == "huge":
-            assert reply.text.startswith("Sorry, that question is too long")
+            assert reply.text.startswith("Sorry, the question is too long (10000 characters")
         else:
             assert reply.text == REFUSAL or "[1]" in reply.text, (name, reply.text)
