@@ -63,8 +63,9 @@ def time_queries(settings, n: int) -> dict[str, float]:
 def synthetic_store(settings, n_chunks: int) -> None:
     """Write ``n_chunks`` chunks of real Arabic text with random vectors via the store code."""
     from index.articles import Article
-    from index.chunking import Chunk
-    from index.store import Embedded, Manifest, Vectors, background_vectors
+    from index.chunking import Chunk, Embedded
+    from index.manifest import Manifest, background_vectors
+    from index.store import Vectors
     from index.text import sentence_spans
 
     data = json.loads(XQUAD_AR.read_text("utf-8"))

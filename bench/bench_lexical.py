@@ -31,8 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from bot.retrieve import POOL  # noqa: E402
-from index.store import Manifest  # noqa: E402
-from index.text import match_tokens  # noqa: E402
+from index.manifest import Manifest, fts_tokens  # noqa: E402
 
 XQUAD = HERE.parent.parent / "shared" / "eval" / "xquad"
 WORDS_PER_CHUNK = 120
@@ -67,7 +66,7 @@ def build(manifest: Manifest, n: int, words: list[str], weights: list[int]) -> f
         text = " ".join(rng.choices(words, weights, k=WORDS_PER_CHUNK))
         cur.execute(
             "INSERT INTO chunks_fts (tokens, chunk_id) VALUES (?, ?)",
-            (" ".join(match_tokens(text)), f"c{i}"),
+            (fts_tokens(None, text), f"c{i}"),
         )
     cur.execute("COMMIT")
     return time.perf_counter() - started

