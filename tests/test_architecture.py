@@ -178,6 +178,11 @@ def test_index_never_imports_bot():
     assert not upward, "index/ imports bot/:\n" + "\n".join(upward)
 
 
+def test_feeds_parsing_imports_nothing_else_from_index():
+    inside = [str(e) for e in project_imports() if e.importer == "index.feeds"]
+    assert not inside, "index/feeds.py imports from index/:\n" + "\n".join(inside)
+
+
 def _raw_manifest_uses(name: str, path: Path) -> Iterator[str]:
     for node in ast.walk(ast.parse(path.read_text("utf-8"), str(path))):
         if isinstance(node, ast.Attribute) and node.attr == "db":
