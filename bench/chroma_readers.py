@@ -2,7 +2,7 @@
 
 Usage (from the repository root; about 15 minutes on 2 busy cores)::
 
-    nohup /work/venv/bin/python bench/chroma_readers.py > bench/out/chroma_readers.txt 2>&1 &
+    nohup .venv/bin/python bench/chroma_readers.py > bench/out/chroma_readers.txt 2>&1 &
 
 Options: ``--runs N`` (reload runs per variant, default 3), ``--seconds S`` (per run, default
 30), ``--paragraphs N`` (XQuAD paragraphs reindexed under the reader, default 80), ``--only

@@ -2,7 +2,7 @@
 
 Usage (from the repository root; takes 15-40 minutes on 2 busy cores)::
 
-    nohup /work/venv/bin/python bench/crash_trials.py > bench/out/crash_trials.txt 2>&1 &
+    nohup .venv/bin/python bench/crash_trials.py > bench/out/crash_trials.txt 2>&1 &
 
 Options: ``--kills N`` (default 24), ``--seed S``, ``--xquad FILE`` (default
 ../shared/eval/xquad/xquad.ar.json), ``--out DIR`` (default bench/out/crash; the summary goes to

@@ -2,7 +2,7 @@
 
 Usage (from the repository root; the two large cases take tens of minutes on 2 busy cores)::
 
-    nohup /work/venv/bin/python bench/hostile.py > bench/out/hostile.txt 2>&1 &
+    nohup .venv/bin/python bench/hostile.py > bench/out/hostile.txt 2>&1 &
 
 Options: ``--only NAME`` (repeatable), ``--out DIR`` (default bench/out/hostile; the results go to
 ``DIR/results.json``). ``--only tiny-sentences-4.9MB`` runs the one case left out by default:
