@@ -317,27 +317,6 @@ def test_a_malformed_sources_file_is_a_clear_error(tmp_path, content, message):
     assert read_sources(tmp_path / "missing.toml") == []
 
 
-def test_a_noop_reindex_imports_neither_httpx_nor_feedparser(settings, write_files):
-    write_files(settings.articles_dir, {"a.txt": "A short note about the weather."})
-    reindex(settings)
-    code = (
-        "import sys\n"
-        "from index.settings import Settings\n"
-        "from index.reindex import reindex\n"
-        "r = reindex(Settings())\n"
-        "assert r.unchanged == 1, r\n"
-        "print(sorted(m for m in ('httpx', 'feedparser', 'chromadb') if m in sys.modules))\n"
-    )
-    env = {**os.environ, "NEWSBOT_STORE_DIR": str(settings.store_dir),
-           "NEWSBOT_ARTICLES_DIR": str(settings.articles_dir),
-           "NEWSBOT_SOURCES_FILE": str(settings.store_dir / "none.toml")}  # fmt: skip
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
-
-
 # --- watching ----------------------------------------------------------------------------------
 
 
