@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -27,12 +27,10 @@ from index.chunking import Chunk, Embedded, chunk_article
 from index.embedding import Embedder, get_embedder
 from index.errors import NewsbotError
 from index.manifest import Manifest, background_vectors, open_manifest
+from index.remote import Remote, RemoteReader
 from index.settings import Settings
 from index.sources import RemoteSpec, is_url, read_sources
 from index.store import Vectors
-
-if TYPE_CHECKING:
-    from index.remote import Remote
 
 logger = logging.getLogger(__name__)
 
@@ -239,9 +237,7 @@ def reindex(
 
         remotes: list[tuple[Remote, bool]] = []
         if remote_specs:
-            from index.remote import Remote, RemoteReader  # httpx, feedparser only when needed
-
-            with RemoteReader(settings, full) as reader:
+            with RemoteReader(settings, full) as reader:  # imports httpx on first fetch
                 for spec in remote_specs:
                     validators = None  # the ETag / Last-Modified saved by the last clean read
                     if not full and is_url(spec.url):
