@@ -386,7 +386,7 @@ def telegram_sources(answer: Answer, limit: int = TELEGRAM_LIMIT) -> list[Telegr
     return doc.parts(limit)
 
 
-# --- the Telegram bot's help and /status (owner: helper C; this region ends the file) ----------
+# --- the Telegram bot's help and /status ----------------------------------------------------------
 
 # The bot's command menu, in the order Telegram shows it: (command, description).
 TELEGRAM_COMMANDS = (
