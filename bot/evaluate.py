@@ -32,9 +32,11 @@ from typing import Any
 
 import numpy as np
 
-from bot.answer import Question
+from bot.answer import Answerer, Question
+from bot.retrieve import Retriever, Weights
 from index.articles import Skipped
 from index.errors import NewsbotError
+from index.reindex import reindex
 from index.settings import Settings
 from index.text import match_tokens, script_of
 
@@ -255,10 +257,6 @@ def evaluate(
     ``progress`` follows the indexing, ``on_skipped`` hears of each file the index skipped and
     ``on_query(done, total)`` of each query answered.
     """
-    from bot.answer import Answerer
-    from bot.retrieve import Retriever, Weights
-    from index.reindex import reindex
-
     with tempfile.TemporaryDirectory(prefix="newsbot-eval-") as tmp:
         # Always an embedded store of its own: an evaluation must never write into the
         # collection a Chroma server serves to users.
