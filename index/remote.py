@@ -334,7 +334,6 @@ class Remote:
     skipped: list[Skipped] = field(default_factory=list)
     validators: dict[str, str] = field(default_factory=dict)
     not_modified: bool = False
-    unchanged: int = 0  # articles already indexed as they are (set by the reindex)
 
     @property
     def root(self) -> str:
