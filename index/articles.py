@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from index import boilerplate
 from index.dates import iso_date
 from index.errors import SourceError
 from index.feeds import FeedError, parse_feed
@@ -265,7 +266,7 @@ def _str_or_none(value: Any) -> str | None:
 
 def to_article(record: Record, src: SourceFile) -> Article:
     """A loader's record as an Article; raises BadInput when it holds no text."""
-    text = clean_text(str(record.get("text") or ""))
+    text = boilerplate.strip(clean_text(str(record.get("text") or "")))
     if not text:
         raise BadInput("no text")
     url = _str_or_none(record.get("url"))
