@@ -57,7 +57,12 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts_vocab USING fts5vocab(chunks_fts, 
 CREATE TABLE IF NOT EXISTS sketches (
     article_id TEXT PRIMARY KEY, signature BLOB, cluster TEXT);
 CREATE INDEX IF NOT EXISTS sketches_by_cluster ON sketches(cluster);
+CREATE TABLE IF NOT EXISTS centroids (
+    language TEXT PRIMARY KEY, n_chunks INTEGER, chunk_sum BLOB, n_sents INTEGER, sent_sum BLOB);
 """
+
+# Per-article vector sums (for the per-language centroids): added to manifests written before.
+ARTICLE_SUMS = (("chunk_sum", "BLOB"), ("n_sents", "INTEGER"), ("sent_sum", "BLOB"))
 
 # Bumped whenever match_tokens changes what is stored: opening an older manifest re-tokenises
 # its chunks (2: English plurals; 3: apostrophes inside words, "Israel's" is "israel").
@@ -109,9 +114,12 @@ class Manifest:
         if self.get_meta("lexical_version") != LEXICAL_VERSION:
             self._rebuild_lexical()
         columns = {r[1] for r in self.db.execute("PRAGMA table_info(articles)")}
-        for column, kind in (("published_epoch", "INTEGER"), ("source_key", "TEXT")):
-            if column not in columns:  # a manifest written before date and source filters
+        added = (("published_epoch", "INTEGER"), ("source_key", "TEXT"), *ARTICLE_SUMS)
+        for column, kind in added:
+            if column not in columns:  # a manifest written before filters or centroids
                 self.db.execute(f"ALTER TABLE articles ADD COLUMN {column} {kind}")
+        if "chunk_sum" not in columns and self.counts()[0]:
+            self.set_meta("centroids_pending", "1")  # the next reindex fills the sums in
 
     def close(self) -> None:
         self.db.close()
@@ -220,13 +228,20 @@ class Manifest:
         try:
             for item in items:
                 a = item.article
+                self._uncount(cur, [a.id])
                 self._delete_rows(cur, [a.id])
+                chunk_sum, n_sents, sent_sum = _sums(item)
                 cur.execute(
-                    "INSERT OR REPLACE INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT OR REPLACE INTO articles (id, root, file_key, content_hash, title, "
+                    "source, url, published, language, path, n_chunks, indexed_at, "
+                    "published_epoch, source_key, chunk_sum, n_sents, sent_sum) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (a.id, item.root, item.file_key, a.content_hash, a.title, a.source, a.url,
                      a.published, a.language, a.path, len(item.chunks), now,
-                     published_epoch(a.published), source_key(a.source) if a.source else None),
+                     published_epoch(a.published), source_key(a.source) if a.source else None,
+                     chunk_sum.tobytes(), n_sents, sent_sum.tobytes()),
                 )  # fmt: skip
+                _count(cur, a.language, len(item.chunks), chunk_sum, n_sents, sent_sum, +1)
                 for chunk, svecs in zip(item.chunks, item.sentence_vectors, strict=True):
                     cur.execute(
                         "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)",
@@ -247,6 +262,7 @@ class Manifest:
         cur = self.db.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
+            self._uncount(cur, article_ids)
             self._delete_rows(cur, article_ids)
             for i in range(0, len(article_ids), 500):
                 part = list(article_ids[i : i + 500])
@@ -256,6 +272,90 @@ class Manifest:
         except BaseException:
             cur.execute("ROLLBACK")
             raise
+
+    @staticmethod
+    def _uncount(cur: sqlite3.Cursor, article_ids: Sequence[str]) -> None:
+        """Take these articles' vectors out of their language's centroid (before deleting)."""
+        for i in range(0, len(article_ids), 500):
+            part = list(article_ids[i : i + 500])
+            marks = ",".join("?" * len(part))
+            rows = cur.execute(
+                "SELECT language, n_chunks, chunk_sum, n_sents, sent_sum FROM articles "
+                f"WHERE id IN ({marks}) AND chunk_sum IS NOT NULL",
+                part,
+            ).fetchall()
+            for language, n_chunks, chunk_sum, n_sents, sent_sum in rows:
+                chunk_vec = np.frombuffer(chunk_sum, dtype=np.float64)
+                sent_vec = np.frombuffer(sent_sum, dtype=np.float64)
+                _count(cur, language, n_chunks, chunk_vec, n_sents, sent_vec, -1)
+
+    def centroids(self) -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
+        """Per article language (None is "und"): the mean chunk vector, the mean sentence
+        vector, and the chunk count, so a question's mean cosine over all chunks of a language
+        is ``q @ mean``. Sums are kept up to date by every write and delete: this reads a row
+        per language, whatever the size of the index.
+
+        Articles written before the sums existed count only once ``fill_centroids`` has given
+        them theirs (the reindex does, from the stored vectors).
+        """
+        out: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
+        rows = self.db.execute(
+            "SELECT language, n_chunks, chunk_sum, n_sents, sent_sum FROM centroids "
+            "WHERE n_chunks > 0"
+        )
+        for language, n_chunks, chunk_sum, n_sents, sent_sum in rows:
+            chunk_mean = np.frombuffer(chunk_sum, dtype=np.float64) / n_chunks
+            sent_mean = np.frombuffer(sent_sum, dtype=np.float64) / max(n_sents, 1)
+            out[language] = (
+                chunk_mean.astype(np.float32),
+                sent_mean.astype(np.float32),
+                int(n_chunks),
+            )
+        return out
+
+    def articles_without_sums(self) -> dict[str, list[str]]:
+        """Chunk ids of the articles indexed before vector sums were kept (see centroids)."""
+        ids = [r[0] for r in self.db.execute("SELECT id FROM articles WHERE chunk_sum IS NULL")]
+        return self.chunk_ids_of(ids)
+
+    def fill_centroids(self, chunk_vectors: dict[str, np.ndarray]) -> int:
+        """Give the articles without sums theirs, from their stored chunk vectors (Chroma's)
+        and their sentence vectors (here). An article missing a chunk vector is left for a
+        later run. Returns how many articles were filled."""
+        missing = self.articles_without_sums()
+        filled = 0
+        cur = self.db.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            for article_id, chunk_ids in missing.items():
+                if not chunk_ids or any(c not in chunk_vectors for c in chunk_ids):
+                    continue
+                chunk_sum = (
+                    np.vstack([chunk_vectors[c] for c in chunk_ids]).astype(np.float64).sum(axis=0)
+                )
+                dim = chunk_sum.shape[0]
+                sent_sum = np.zeros(dim, dtype=np.float64)
+                n_sents = 0
+                for (blob,) in cur.execute(
+                    "SELECT sent_vecs FROM chunks WHERE article_id = ?", (article_id,)
+                ).fetchall():
+                    vecs = np.frombuffer(blob, dtype=np.float32).reshape(-1, dim)
+                    sent_sum += vecs.sum(axis=0, dtype=np.float64)
+                    n_sents += len(vecs)
+                language = cur.execute(
+                    "SELECT language FROM articles WHERE id = ?", (article_id,)
+                ).fetchone()[0]
+                cur.execute(
+                    "UPDATE articles SET chunk_sum = ?, n_sents = ?, sent_sum = ? WHERE id = ?",
+                    (chunk_sum.tobytes(), n_sents, sent_sum.tobytes(), article_id),
+                )
+                _count(cur, language, len(chunk_ids), chunk_sum, n_sents, sent_sum, +1)
+                filled += 1
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        return filled
 
     @staticmethod
     def _delete_rows(cur: sqlite3.Cursor, article_ids: Sequence[str]) -> None:
@@ -398,6 +498,57 @@ class Manifest:
                 (query, limit),
             )
         return [(cid, -float(score)) for cid, score in rows]
+
+
+def _sums(item: Embedded) -> tuple[np.ndarray, int, np.ndarray]:
+    """An article's chunk-vector sum, sentence count and sentence-vector sum (float64)."""
+    dim = item.vectors.shape[1] if item.vectors.ndim == 2 else 0
+    chunk_sum = np.asarray(item.vectors, dtype=np.float64).reshape(-1, dim).sum(axis=0)
+    sent_sum = np.zeros(dim, dtype=np.float64)
+    n_sents = 0
+    for vecs in item.sentence_vectors:
+        if len(vecs):
+            sent_sum += np.asarray(vecs, dtype=np.float64).reshape(-1, dim).sum(axis=0)
+            n_sents += len(vecs)
+    return chunk_sum, n_sents, sent_sum
+
+
+def _count(
+    cur: sqlite3.Cursor,
+    language: str | None,
+    n_chunks: int,
+    chunk_sum: np.ndarray,
+    n_sents: int,
+    sent_sum: np.ndarray,
+    sign: int,
+) -> None:
+    """Add (sign +1) or take out (-1) an article's sums from its language's centroid row."""
+    if not n_chunks:
+        return
+    language = language or "und"
+    row = cur.execute(
+        "SELECT n_chunks, chunk_sum, n_sents, sent_sum FROM centroids WHERE language = ?",
+        (language,),
+    ).fetchone()
+    if row is None or np.frombuffer(row[1], dtype=np.float64).shape != chunk_sum.shape:
+        total = (0, np.zeros_like(chunk_sum), 0, np.zeros_like(sent_sum))
+    else:
+        total = (
+            row[0],
+            np.frombuffer(row[1], dtype=np.float64),
+            row[2],
+            np.frombuffer(row[3], dtype=np.float64),
+        )
+    n = total[0] + sign * n_chunks
+    ns = total[2] + sign * n_sents
+    if n <= 0:  # the language's last chunks went: start again from zero (no float residue)
+        cur.execute("DELETE FROM centroids WHERE language = ?", (language,))
+        return
+    cur.execute(
+        "INSERT OR REPLACE INTO centroids VALUES (?, ?, ?, ?, ?)",
+        (language, n, (total[1] + sign * chunk_sum).tobytes(), max(ns, 0),
+         (total[3] + sign * sent_sum).tobytes()),
+    )  # fmt: skip
 
 
 def background_vectors(manifest: Manifest, embedder: Embedder) -> np.ndarray:

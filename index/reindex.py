@@ -24,7 +24,7 @@ import numpy as np
 
 from index.articles import Article, Loaded, Skipped, SourceFile, find_files, load_file
 from index.chunking import Chunk, Embedded, chunk_article
-from index.embedding import Embedder, get_embedder
+from index.embedding import Embedder, embed_chunks, get_embedder
 from index.errors import NewsbotError
 from index.manifest import Manifest, background_vectors, open_manifest
 from index.remote import Remote, RemoteReader
@@ -285,6 +285,8 @@ def reindex(
             # Validators are kept only when every item was read: a 304 must not hide an entry
             # whose page failed this time.
             manifest.set_meta(remote.meta_key, json.dumps(remote.validators) if clean else "")
+        if manifest.get_meta("centroids_pending") == "1":
+            _fill_centroids(manifest, Vectors(settings))
         if work or removed or needs_sweep:
             manifest.recluster()
         manifest.set_meta("dirty", "0")
@@ -298,6 +300,19 @@ def reindex(
         report.chunks, report.seconds,
     )  # fmt: skip
     return report
+
+
+def _fill_centroids(manifest: Manifest, vectors: Vectors) -> None:
+    """Give articles indexed before the per-language centroids existed their vector sums."""
+    missing = manifest.articles_without_sums()
+    ids = [c for cs in missing.values() for c in cs]
+    found: dict[str, np.ndarray] = {}
+    for i in range(0, len(ids), 1000):
+        found.update(vectors.embeddings(ids[i : i + 1000]))
+    filled = manifest.fill_centroids(found)
+    logger.info("centroids: vector sums of %d older articles filled in", filled)
+    if filled == len(missing):
+        manifest.set_meta("centroids_pending", "0")
 
 
 def _write(
@@ -343,17 +358,11 @@ def _flush(
     progress: Progress,
 ) -> None:
     texts = [c.text for _, chunks in batch for c in chunks]
-    chunk_vecs = embedder.passages(texts)
-    sentences = [s for _, chunks in batch for c in chunks for s in c.sentence_texts()]
-    sent_vecs = embedder.passages(sentences)
+    chunk_vecs, sent_vecs = embed_chunks(embedder, [c for _, chunks in batch for c in chunks])
     embedded: list[Embedded] = []
-    ci = si = 0
+    ci = 0
     for item, chunks in batch:
-        per_chunk = []
-        for c in chunks:
-            n = len(c.sentences)
-            per_chunk.append(sent_vecs[si : si + n] if n else np.zeros((0, chunk_vecs.shape[1])))
-            si += n
+        per_chunk = sent_vecs[ci : ci + len(chunks)]
         embedded.append(
             Embedded(
                 article=item.article,

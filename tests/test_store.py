@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from index.articles import Article
+from index.chunking import Chunk, Embedded
 from index.errors import ConfigError, StoreUnavailable
 from index.manifest import Manifest, open_manifest
 from index.reindex import reindex
@@ -117,6 +120,122 @@ def test_lexical_search_matches_arabic_forms(sample_settings):
         assert manifest.lexical("المدنيين", 10)
         assert manifest.lexical("zzzz qqqq", 10) == []
         assert manifest.lexical("؟ ... !", 10) == []
+    finally:
+        manifest.close()
+
+
+def brute_force_centroids(manifest: Manifest, vectors: Vectors) -> dict[str, tuple]:
+    """Per language: the mean of every chunk vector and every sentence vector, counted afresh."""
+    chunks = manifest.chunks(sorted(manifest.all_chunk_ids()))
+    stored = vectors.embeddings(sorted(chunks))
+    out = {}
+    for language in {c.language or "und" for c in chunks.values()}:
+        mine = [c for c in chunks.values() if (c.language or "und") == language]
+        chunk_mean = np.mean([stored[c.id] for c in mine], axis=0)
+        sent_mean = np.mean(np.vstack([c.sent_vecs for c in mine if len(c.sent_vecs)]), axis=0)
+        out[language] = (chunk_mean, sent_mean, len(mine))
+    return out
+
+
+def assert_same_centroids(got: dict, want: dict) -> None:
+    assert set(got) == set(want)
+    for language, (chunk_mean, sent_mean, n) in want.items():
+        assert got[language][2] == n
+        np.testing.assert_allclose(got[language][0], chunk_mean, atol=1e-5)
+        np.testing.assert_allclose(got[language][1], sent_mean, atol=1e-5)
+
+
+def test_centroids_are_the_mean_vectors_of_each_language(sample_settings, embedder):
+    manifest = Manifest(sample_settings.manifest_path, create=False)
+    try:
+        got = manifest.centroids()
+        assert_same_centroids(got, brute_force_centroids(manifest, Vectors(sample_settings)))
+        assert set(got) == {"ar"} and got["ar"][2] == 4
+        # q @ mean is the question's mean cosine over the language's chunks
+        q = embedder.queries([QUESTION])[0]
+        cosines = [s for _, s in Vectors(sample_settings).query(q, 10)]
+        assert float(q @ got["ar"][0]) == pytest.approx(np.mean(cosines), abs=2e-3)
+    finally:
+        manifest.close()
+
+
+def test_centroids_follow_writes_changes_and_deletes(settings, write_files):
+    arabic = (SAMPLE_DIR / "000_df79775a9f276dd4.txt").read_text(encoding="utf-8")
+    english = "\n".join(
+        f"The council met on day {i} to discuss the budget and roads." for i in range(40)
+    )
+    write_files(
+        settings.articles_dir,
+        {"ar.txt": arabic, "en.json": json.dumps({"id": "en-1", "text": english, "language": "en"}),
+         "und.txt": "A short note about the harbour opening next spring, with no language set."},
+    )  # fmt: skip
+    reindex(settings)
+
+    def check() -> dict:
+        manifest = Manifest(settings.manifest_path, create=False)
+        try:
+            got = manifest.centroids()
+            assert_same_centroids(got, brute_force_centroids(manifest, Vectors(settings)))
+            return got
+        finally:
+            manifest.close()
+
+    assert set(check()) >= {"ar", "en"}
+    write_files(
+        settings.articles_dir,
+        {"en.json": json.dumps({"id": "en-1", "text": english[:900], "language": "en"})},
+    )
+    reindex(settings)  # a changed article: its old vectors out, its new ones in
+    after_change = check()
+    (settings.articles_dir / "en.json").unlink()
+    reindex(settings)  # a deleted one: its language goes when its last chunk does
+    assert check()["en"][2] < after_change["en"][2]
+
+
+def test_centroids_of_articles_without_a_language(tmp_path):
+    """Written straight into a manifest (random unit vectors): None counts as "und"."""
+    rng = np.random.default_rng(0)
+    unit = lambda n: (v := rng.normal(size=(n, 8))) / np.linalg.norm(v, axis=1, keepdims=True)  # noqa: E731
+    items = []
+    for i, language in enumerate([None, None, "fr"]):
+        article = Article(id=f"a{i}", text="x" * 50, language=language)
+        chunks = [
+            Chunk(f"a{i}:{o}", article.id, o, "x" * 25, 0, 25, ((0, 10), (11, 25)))
+            for o in range(2)
+        ]
+        items.append(Embedded(article, "root", f"a{i}.txt", chunks, unit(2), [unit(2), unit(2)]))
+    manifest = Manifest(tmp_path / "m.sqlite3")
+    try:
+        manifest.write_articles(items)
+        manifest.delete_articles(["a1"])
+        got = manifest.centroids()
+        assert set(got) == {"und", "fr"} and got["und"][2] == 2
+        np.testing.assert_allclose(got["und"][0], items[0].vectors.mean(axis=0), atol=1e-6)
+        np.testing.assert_allclose(
+            got["und"][1], np.vstack(items[0].sentence_vectors).mean(axis=0), atol=1e-6
+        )
+        manifest.delete_articles(["a0", "a2"])
+        assert manifest.centroids() == {}
+    finally:
+        manifest.close()
+
+
+def test_centroids_filled_in_for_an_older_manifest(settings, write_files):
+    write_files(settings.articles_dir, {"a.txt": "The port reopened on Monday after the storm."})
+    reindex(settings)
+    manifest = Manifest(settings.manifest_path, create=False)
+    before = manifest.centroids()
+    # as a manifest written before centroids existed: no sums, no totals
+    manifest.db.execute("UPDATE articles SET chunk_sum = NULL, sent_sum = NULL, n_sents = NULL")
+    manifest.db.execute("DELETE FROM centroids")
+    manifest.set_meta("centroids_pending", "1")
+    assert manifest.centroids() == {}
+    manifest.close()
+    reindex(settings)  # nothing changed, but the sums are filled in from the stored vectors
+    manifest = Manifest(settings.manifest_path, create=False)
+    try:
+        assert_same_centroids(manifest.centroids(), {k: v for k, v in before.items()})
+        assert manifest.get_meta("centroids_pending") == "0"
     finally:
         manifest.close()
 
