@@ -6,9 +6,11 @@ file or folder ``newsbot reindex`` reads). Query records::
 
     {"id": str, "question": str, "relevant": [article id, ...],
      "split"?: "tune" | "test", "set"?: str, "lang"?: str, "answers"?: [str],
-     "gold_sentence"?: str}
+     "gold_sentence"?: str, "direction"?: str}
 
-Figures are also given per ``set``/``lang`` (the language defaults to the question's script).
+Figures are also given per ``set``/``lang`` (the language defaults to the question's script),
+and per ``direction`` ("en->ar": an English question whose article is Arabic) when queries
+carry one.
 A query with an empty ``relevant`` list is off-topic: the right outcome is a refusal. Relevance is
 per article: a paragraph can give several chunks, so the ranked chunks' article ids are
 de-duplicated, first occurrence kept, before scoring.
@@ -57,10 +59,16 @@ class Query:
     answers: tuple[str, ...] = ()
     gold_sentence: str | None = None
     lang: str | None = None
+    direction: str | None = None
 
     @property
     def answerable(self) -> bool:
         return bool(self.relevant)
+
+    @property
+    def language(self) -> str:
+        """The question's language: ``lang``, else "ar" for Arabic script and "en" otherwise."""
+        return self.lang or ("ar" if script_of(self.question) == "arabic" else "en")
 
 
 def load_queries(paths: Iterable[Path]) -> list[Query]:
@@ -99,6 +107,7 @@ def load_queries(paths: Iterable[Path]) -> list[Query]:
                     answers=tuple(str(a) for a in item.get("answers") or ()),
                     gold_sentence=item.get("gold_sentence"),
                     lang=item.get("lang"),
+                    direction=item.get("direction"),
                 )
             )
     if not out:
@@ -181,6 +190,57 @@ class Outcome:
     refused: bool
     quote: str | None
     features: dict[str, float] = field(default_factory=dict)
+    quote_article: str | None = None  # the article the first quote comes from
+
+    @property
+    def hit1(self) -> bool:
+        """Whether the first ranked article is a relevant one."""
+        return bool(self.ranked) and self.ranked[0] in self.query.relevant
+
+    @property
+    def quote_holds_answer(self) -> bool:
+        """Whether an answer was given and its first quote holds a gold answer."""
+        return self.quote is not None and contains_answer(self.quote, self.query.answers)
+
+    @property
+    def wrong_answer(self) -> bool:
+        """An answerable query answered with a first quote from an article not relevant."""
+        return (
+            self.query.answerable
+            and not self.refused
+            and self.quote_article is not None
+            and self.quote_article not in self.query.relevant
+        )
+
+    def row(self) -> dict[str, Any]:
+        """The per-query record of ``--details``: the query, the outcome, the decision's
+        features (the inputs of a fitted refusal model)."""
+        q = self.query
+        return {
+            "id": q.id,
+            "question": q.question,
+            "set": q.set,
+            "split": q.split,
+            "lang": q.language,
+            "direction": q.direction,
+            "relevant": list(q.relevant),
+            "answerable": q.answerable,
+            "ranked": self.ranked[:10],
+            "hit1": self.hit1,
+            "ms": round(self.ms, 2),
+            "refused": self.refused,
+            "quote": self.quote,
+            "quote_article": self.quote_article,
+            "quote_holds_answer": self.quote_holds_answer if q.answers else None,
+            "quote_is_gold": (
+                self.quote is not None and same_sentence(self.quote, q.gold_sentence)
+                if q.gold_sentence
+                else None
+            ),
+            "wrong_answer": self.wrong_answer,
+            "features": dict(self.features),
+            **self.features,
+        }
 
 
 def summarise(outcomes: Sequence[Outcome]) -> dict[str, Any]:
@@ -201,6 +261,7 @@ def summarise(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     out["false_refusal"] = _mean(float(o.refused) for o in answerable) if answerable else None
     out["n_offtopic"] = len(offtopic)
     out["false_answer"] = _mean(float(not o.refused) for o in offtopic) if offtopic else None
+    out["wrong_answer"] = _mean(float(o.wrong_answer) for o in answerable) if answerable else None
     with_answers = [o for o in answerable if o.query.answers]
     if with_answers:
         out["quote_has_answer"] = _mean(
@@ -226,8 +287,7 @@ def report(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     out = summarise(outcomes)
     groups: dict[str, list[Outcome]] = defaultdict(list)
     for o in outcomes:
-        lang = o.query.lang or ("ar" if script_of(o.query.question) == "arabic" else "en")
-        groups[f"{o.query.set or 'queries'}/{lang}"].append(o)
+        groups[f"{o.query.set or 'queries'}/{o.query.language}"].append(o)
     if len(groups) > 1:
         out["by_set"] = {name: summarise(group) for name, group in sorted(groups.items())}
     halves: dict[str, list[Outcome]] = defaultdict(list)
@@ -237,7 +297,62 @@ def report(outcomes: Sequence[Outcome]) -> dict[str, Any]:
                 halves[f"{name}/{o.query.split}"].append(o)
     if halves:
         out["by_split"] = {name: summarise(group) for name, group in sorted(halves.items())}
+    directions: dict[str, list[Outcome]] = defaultdict(list)
+    for o in outcomes:
+        if o.query.direction:
+            directions[f"{o.query.set or 'queries'}/{o.query.direction}"].append(o)
+            if o.query.split:
+                key = f"{o.query.set or 'queries'}/{o.query.direction}/{o.query.split}"
+                directions[key].append(o)
+    if directions:
+        out["by_direction"] = {name: summarise(group) for name, group in sorted(directions.items())}
     return out
+
+
+# --- refusal: false answers against false refusals over a score threshold ---------------------
+
+
+def refusal_curve(
+    rows: Sequence[tuple[bool, float]], thresholds: Sequence[float] | None = None
+) -> list[dict[str, float]]:
+    """False answers and false refusals when a query is answered iff its score >= a threshold.
+
+    ``rows`` are (answerable, score) pairs. The thresholds default to every distinct score plus
+    one above the highest (refuse all). A false answer is an unanswerable query answered (share
+    of the unanswerable ones), a false refusal an answerable one refused (share of those).
+    """
+    pos = sorted(s for a, s in rows if a)
+    neg = sorted(s for a, s in rows if not a)
+    if thresholds is None:
+        scores = sorted({s for _, s in rows})
+        thresholds = [*scores, (scores[-1] + 1.0) if scores else 0.0]
+    out = []
+    for t in thresholds:
+        refused_pos = _count_below(pos, t)
+        answered_neg = len(neg) - _count_below(neg, t)
+        out.append(
+            {
+                "threshold": float(t),
+                "false_answer": answered_neg / len(neg) if neg else 0.0,
+                "false_refusal": refused_pos / len(pos) if pos else 0.0,
+            }
+        )
+    return out
+
+
+def _count_below(sorted_scores: Sequence[float], t: float) -> int:
+    return int(np.searchsorted(np.asarray(sorted_scores, dtype=float), t, side="left"))
+
+
+def operating_point(
+    curve: Sequence[dict[str, float]], max_false_refusal: float = 0.05
+) -> dict[str, float] | None:
+    """The point of ``curve`` with the fewest false answers whose false refusals stay within
+    ``max_false_refusal`` (ties: the lower threshold); None when no point qualifies."""
+    ok = [p for p in curve if p["false_refusal"] <= max_false_refusal + 1e-12]
+    if not ok:
+        return None
+    return min(ok, key=lambda p: (p["false_answer"], p["threshold"]))
 
 
 def evaluate(
@@ -288,19 +403,7 @@ def evaluate(
     if details:
         with details.open("w", encoding="utf-8") as fh:
             for o in outcomes:
-                row = {
-                    "id": o.query.id,
-                    "set": o.query.set,
-                    "split": o.query.split,
-                    "lang": o.query.lang,
-                    "relevant": list(o.query.relevant),
-                    "ranked": o.ranked[:10],
-                    "ms": round(o.ms, 2),
-                    "refused": o.refused,
-                    "quote": o.quote,
-                    **o.features,
-                }
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+                fh.write(json.dumps(o.row(), ensure_ascii=False) + "\n")
     return result
 
 
@@ -320,14 +423,16 @@ def _run(
         ranked = dedupe(p.chunk.article_id for p in found.passages)[:k]
         # `ask` shows the first top_k passages; the refusal and quotes are decided on those.
         decision = answerer.decide(Question.of(q.question), found.top(top_k))
+        first = decision.citations[0] if decision.citations else None
         outcomes.append(
             Outcome(
                 q,
                 ranked,
                 ms,
-                refused=not decision.citations,
-                quote=decision.citations[0].quote if decision.citations else None,
-                features=decision.features,
+                refused=first is None,
+                quote=first.quote if first else None,
+                features=dict(decision.features),
+                quote_article=first.passage.chunk.article_id if first else None,
             )
         )
         if on_query:

@@ -17,8 +17,11 @@ from bot.evaluate import (
     load_queries,
     mrr_at,
     ndcg_at,
+    operating_point,
     percentile,
     recall_at,
+    refusal_curve,
+    report,
     same_sentence,
     summarise,
 )
@@ -92,6 +95,62 @@ def test_summary_separates_answerable_and_offtopic_queries() -> None:
     assert s["query_ms_p50"] == 20.0
 
 
+def test_figures_per_direction_and_split() -> None:
+    # An English question about an Arabic article found first, an Arabic one about an English
+    # article found second: each direction gets its own figures, per half too.
+    en_ar = Query("a/en", "When?", ("p1",), split="tune", set="x", lang="en", direction="en->ar")
+    ar_en = Query("b/ar", "متى؟", ("p2",), split="test", set="x", lang="ar", direction="ar->en")
+    outcomes = [
+        Outcome(en_ar, ["p1", "p2"], 1.0, refused=False, quote="q", quote_article="p1"),
+        Outcome(ar_en, ["p1", "p2"], 1.0, refused=False, quote="q", quote_article="p1"),
+    ]
+    by = report(outcomes)["by_direction"]
+    assert set(by) == {"x/en->ar", "x/en->ar/tune", "x/ar->en", "x/ar->en/test"}
+    assert by["x/en->ar"]["recall@1"] == 1.0 and by["x/ar->en"]["recall@1"] == 0.0
+    assert by["x/ar->en/test"]["recall@5"] == 1.0
+    # The Arabic question was answered from the wrong article: a wrong answer, not a refusal.
+    assert by["x/ar->en"]["wrong_answer"] == 1.0 and by["x/ar->en"]["false_refusal"] == 0.0
+    assert by["x/en->ar"]["wrong_answer"] == 0.0
+
+
+def test_per_query_row_carries_outcome_and_features() -> None:
+    q = Query("q/en", "When?", ("p1",), split="test", answers=("December",), direction="en->ar")
+    o = Outcome(
+        q, ["p2", "p1"], 2.0, refused=False, quote="In December.", quote_article="p1",
+        features={"relevance": 0.12, "margin": 0.3},
+    )  # fmt: skip
+    row = o.row()
+    assert row["lang"] == "en" and row["direction"] == "en->ar" and row["split"] == "test"
+    assert row["answerable"] and not row["refused"] and row["hit1"] is False
+    assert row["quote_holds_answer"] is True and row["quote_is_gold"] is None
+    assert row["features"] == {"relevance": 0.12, "margin": 0.3} and row["relevance"] == 0.12
+    unanswerable = Outcome(Query("u", "متى؟", ()), ["p1"], 1.0, refused=True, quote=None)
+    row = unanswerable.row()
+    assert row["lang"] == "ar" and not row["answerable"] and row["quote_holds_answer"] is None
+    assert not row["wrong_answer"]  # an unanswerable question is never a wrong answer
+
+
+def test_refusal_curve_trades_false_answers_for_false_refusals() -> None:
+    # (answerable, score): answerable scores 0.3, 0.5, 0.9; unanswerable 0.1, 0.4
+    rows = [(True, 0.3), (True, 0.5), (True, 0.9), (False, 0.1), (False, 0.4)]
+    curve = {p["threshold"]: p for p in refusal_curve(rows)}
+    assert curve[0.1] == {"threshold": 0.1, "false_answer": 1.0, "false_refusal": 0.0}
+    assert curve[0.3]["false_answer"] == 0.5 and curve[0.3]["false_refusal"] == 0.0
+    assert curve[0.5]["false_answer"] == 0.0 and curve[0.5]["false_refusal"] == pytest.approx(1 / 3)
+    top = max(curve)  # above every score: everything refused
+    assert curve[top]["false_answer"] == 0.0 and curve[top]["false_refusal"] == 1.0
+    fa = [p["false_answer"] for p in refusal_curve(rows)]
+    fr = [p["false_refusal"] for p in refusal_curve(rows)]
+    assert fa == sorted(fa, reverse=True) and fr == sorted(fr)
+    # No false refusal allowed: the best is 0.3 (one false answer of two); 40% allowed: 0.5.
+    assert operating_point(refusal_curve(rows), 0.0) == curve[0.3]
+    assert operating_point(refusal_curve(rows), 0.4) == curve[0.5]
+    assert operating_point(refusal_curve(rows, [0.95]), 0.05) is None
+    assert refusal_curve([(True, 0.2)], [0.1]) == [
+        {"threshold": 0.1, "false_answer": 0.0, "false_refusal": 0.0}
+    ]
+
+
 def test_bad_query_files_are_reported_by_line(tmp_path: Path) -> None:
     path = tmp_path / "q.jsonl"
     path.write_text('{"id": "1", "question": "ok", "relevant": ["a"]}\n{"id": 2}\n')
@@ -153,7 +212,8 @@ def test_eval_end_to_end_json(
     empty.write_text("")  # skipped, and said so on stderr by the command
     argv = ["eval", "--corpus", str(corpus), "--corpus", str(empty), "--queries", str(queries)]
     argv.append("--json")
-    assert main([*argv, "--index-dir", str(index_dir)]) == 0
+    details = tmp_path / "details.jsonl"
+    assert main([*argv, "--index-dir", str(index_dir), "--details", str(details)]) == 0
     captured = capsys.readouterr()
     assert f"skipped {empty}: " in captured.err and "R@1" in captured.err  # the table too
     out = captured.out.strip().split("\n")
@@ -165,6 +225,14 @@ def test_eval_end_to_end_json(
     assert result["recall@5"] == 1.0  # four articles: every relevant one is in the top 5
     assert result["articles"] == 4 and result["index_chunks_embedded"] >= 4
     assert result["query_ms_p50"] > 0
+    # One row per query, with the decision's features for a fitted refusal model.
+    rows = [json.loads(line) for line in details.read_text("utf-8").splitlines()]
+    assert [r["id"] for r in rows] == [q["id"] for q in QUERIES]
+    assert all("relevance" in r["features"] for r in rows)
+    assert [r["answerable"] for r in rows] == [True, True, True, True, False]
+    assert rows[1]["lang"] == "ar" and rows[0]["lang"] == "en"
+    for r in rows:
+        assert r["refused"] == (r["quote"] is None) == (r["quote_article"] is None)
 
     # The kept index is reused: nothing is embedded again; the split keeps its own queries.
     assert main([*argv, "--index-dir", str(index_dir), "--split", "test", "-k", "5"]) == 0
