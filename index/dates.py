@@ -663,3 +663,88 @@ _BARE_YEAR = re.compile(r"(?<![\d.,])(1[0-9]{3}|20[0-9]{2})(?![\d.,]?\d)")
 def mentions_time(text: str) -> bool:
     """Whether ``text`` names a time: a date expression ``resolve_dates`` finds, or a year."""
     return bool(_BARE_YEAR.search(ascii_digits(text))) or bool(resolve_dates(text, None))
+
+
+# --- time questions ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """The publication days a question asks about ("yesterday", "since Monday", "هذا الشهر").
+
+    ``start``/``end`` is the span of the question to take out (with its "since", "from", "'s")
+    before searching: the words name the filter, not the news.
+    """
+
+    first: dt.date
+    last: dt.date
+    said: str  # the words as asked: "yesterday", "since Monday"
+    start: int
+    end: int
+
+
+_SINCE = re.compile(rf"(?:{_B}(?i:since)|{_AR_PREFIX}منذ)\s+$")
+_LEAD = re.compile(
+    rf"(?:{_B}(?i:in|of|during|over|for|from|on|since|within)|{_AR_PREFIX}(?:في|خلال|منذ|من))\s+$"
+)
+_POSSESSIVE = re.compile(r"^['’]s(?!\w)")
+# Words resolve_dates leaves alone since articles rarely use them for dates, but readers do.
+_EXTRA_DAYS = re.compile(
+    rf"{_B}(?P<w>{_ar('اليوم')}|{_ar('البارحة')}|(?i:(?:the\s+)?(?:past|last)\s+"
+    rf"(?P<n>\d{{1,3}})\s+(?P<u>days?|weeks?))|{_ar('آخر')}\s+(?P<an>\d{{1,3}})\s+"
+    rf"(?P<au>{_ar('أيام')}|{_ar('يوما')}|{_ar('أسابيع')}))(?!\w)"
+)
+_DAY_WORDS = frozenset(
+    normalize_word(w) for w in ("today", "tonight", "yesterday", "أمس", "الأمس", "أمس الأول")
+)
+
+
+def _extra_window(text: str, today: dt.date) -> list[tuple[dt.date, dt.date, int, int]]:
+    found = []
+    for m in _EXTRA_DAYS.finditer(text):
+        word = normalize_word(m.group("w"))
+        n, unit = m.group("n") or m.group("an"), (m.group("u") or m.group("au") or "").lower()
+        if n:
+            days = int(n) * (7 if unit.startswith("week") or "سابيع" in unit else 1)
+            found.append((today - dt.timedelta(days=days), today, m.start(), m.end()))
+        elif word == normalize_word("اليوم"):
+            found.append((today, today, m.start(), m.end()))
+        else:
+            yesterday = today - dt.timedelta(days=1)
+            found.append((yesterday, yesterday, m.start(), m.end()))
+    return found
+
+
+def question_window(text: str, today: dt.date) -> TimeWindow | None:
+    """The publication window a question's words name, against ``today``; None when none.
+
+    Read: today, yesterday, this/last week, month or year, a past weekday, the past N days, in
+    English and Arabic, and "since" any of these or a date (then up to today). A time still to
+    come ("next week") is no publication window; nor is a bare date ("on 3 December" is when
+    something happened, which articles of any later day report).
+    """
+    candidates: list[tuple[dt.date, dt.date, int, int]] = []
+    for m in resolve_dates(text, today):
+        if m.first is None or m.last is None or m.first > today:
+            continue
+        since = bool(_SINCE.search(text[: m.start]))
+        if m.kind == "day" and not since and normalize_word(m.text) not in _DAY_WORDS:
+            continue  # an explicit date: when it happened, not when it was reported
+        if m.kind == "part":
+            continue  # "early last month": too fine for a publication filter
+        candidates.append((m.first, m.last, m.start, m.end))
+    taken = [(a, b) for _, _, a, b in candidates]
+    for first, last, a, b in _extra_window(text, today):
+        if all(b <= s or a >= e for s, e in taken):
+            candidates.append((first, last, a, b))
+    if not candidates:
+        return None
+    first, last, start, end = min(candidates, key=lambda c: c[2])
+    since = _SINCE.search(text[:start])
+    if since:
+        last = today
+    lead = since or _LEAD.search(text[:start])
+    cut = lead.start() if lead else start
+    said = " ".join(text[since.start() if since else start : end].split())
+    tail = _POSSESSIVE.match(text[end:])
+    return TimeWindow(first, min(last, today), said, cut, end + (tail.end() if tail else 0))

@@ -9,6 +9,10 @@
 Dates are YYYY-MM-DD, YYYY-MM (its first day), today, yesterday, or 7d / 2w / 3m ago; ``until``
 includes its whole day. Days are UTC days, like the stored ``published_epoch``. An undated
 article never passes a date filter: nothing is known of its date, so none is assumed.
+
+Without since:/until:, the question's own time words are the date filter ("What happened
+yesterday?", "since Monday", "هذا الشهر": ``index.dates.question_window``), taken out of the
+question and kept in ``Filters.said`` for the answer to say what was searched.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from index.dates import day_epoch, parse_day
+from index.dates import day_epoch, parse_day, question_window
 from index.errors import FilterError
 
 
@@ -34,6 +38,7 @@ class Filters:
     since: dt.date | None = None
     until: dt.date | None = None
     sources: tuple[str, ...] = ()
+    said: str | None = None  # the question's words that set the dates ("yesterday")
 
     def __post_init__(self) -> None:
         if self.since and self.until and self.since > self.until:
@@ -83,12 +88,20 @@ class Filters:
         return " AND ".join(parts) or "1", params
 
     def describe(self) -> str:
-        """'since 2024-11-01, until 2024-11-30, from Reuters or AFP' (empty when no filter)."""
+        """'since 2024-11-01, until 2024-11-30, from Reuters or AFP' (empty when no filter).
+
+        Dates read from the question's words say them: 'of 2024-09-03 (yesterday)'.
+        """
         parts = []
-        if self.since:
-            parts.append(f"since {self.since.isoformat()}")
-        if self.until:
-            parts.append(f"until {self.until.isoformat()}")
+        if self.said and self.since and self.since == self.until:
+            parts.append(f"of {self.since.isoformat()} ({self.said})")
+        elif self.said and self.since and self.until:
+            parts.append(f"of {self.since.isoformat()} to {self.until.isoformat()} ({self.said})")
+        else:
+            if self.since:
+                parts.append(f"since {self.since.isoformat()}")
+            if self.until:
+                parts.append(f"until {self.until.isoformat()}")
         if self.sources:
             parts.append("from " + " or ".join(self.sources))
         return ", ".join(parts)
@@ -100,11 +113,12 @@ _KEYS = {
     "source": "source", "sources": "source", "مصدر": "source", "المصدر": "source",
 }  # fmt: skip
 _FILTER = re.compile(
-    r"(?<!\S)(?P<key>since|until|sources?|منذ|حتى|المصدر|مصدر)\s*[:：]\s*"
+    r"(?<![^\s\"”»])(?P<key>since|until|sources?|منذ|حتى|المصدر|مصدر)\s*[:：]\s*"
     r"(?P<value>(?:\"[^\"]*\"|“[^”]*”|«[^»]*»|[^\s,،]+)(?:\s*[,،]\s*(?:\"[^\"]*\"|“[^”]*”|«[^»]*»|"
     r"[^\s,،]+))*)",
     re.IGNORECASE,
 )
+_BEFORE_MARK = re.compile(r"\s+([?؟.!,،])(?=\s|$)")  # "What happened ?" once "yesterday" is out
 _VALUE = re.compile(r"\"([^\"]*)\"|“([^”]*)”|«([^»]*)»|([^\s,،]+)")
 
 
@@ -135,4 +149,10 @@ def parse_filters(text: str, today: dt.date | None = None) -> tuple[str, Filters
         else:
             until = day
     question = " ".join(_FILTER.sub(" ", text).split())
-    return question, Filters(since, until, tuple(dict.fromkeys(sources)))
+    said = None
+    window = question_window(question, today or dt.date.today()) if not (since or until) else None
+    if window:
+        since, until, said = window.first, window.last, window.said
+        rest = f"{question[: window.start]} {question[window.end :]}"
+        question = _BEFORE_MARK.sub(r"\1", " ".join(rest.split()))
+    return question, Filters(since, until, tuple(dict.fromkeys(sources)), said)

@@ -27,6 +27,7 @@ from index.dates import (
     mentions_time,
     parse_day,
     published_epoch,
+    question_window,
     resolve_dates,
 )
 from index.errors import FilterError
@@ -171,6 +172,63 @@ def test_parse_filters_for_chat_front_ends():
         parse_filters("since:someday question")
     with pytest.raises(FilterError, match="after until"):
         parse_filters("since:2024-12-01 until:2024-11-01 question")
+
+
+def test_a_quoted_source_right_before_another_filter():
+    question, f = parse_filters('source:"a"since:2024-01-01 q')
+    assert question == "q" and f == Filters(D("2024-01-01"), None, ("a",))
+
+
+WEDNESDAY = D("2024-09-04")
+
+
+@pytest.mark.parametrize(
+    ("question", "first", "last", "said"),
+    [
+        ("What happened yesterday?", "2024-09-03", "2024-09-03", "yesterday"),
+        ("What happened last week?", "2024-08-26", "2024-09-01", "last week"),
+        ("news from this month", "2024-09-01", "2024-09-04", "this month"),
+        ("What happened in Yemen since Monday?", "2024-09-02", "2024-09-04", "since Monday"),
+        ("in the past 3 days", "2024-09-01", "2024-09-04", "the past 3 days"),
+        ("since 2024-08-30 in Libya", "2024-08-30", "2024-09-04", "since 2024-08-30"),
+        ("yesterday’s news", "2024-09-03", "2024-09-03", "yesterday"),
+        ("ماذا حدث أمس؟", "2024-09-03", "2024-09-03", "أمس"),
+        ("الأسبوع الماضي", "2024-08-26", "2024-09-01", "الأسبوع الماضي"),
+        ("أخبار هذا الشهر", "2024-09-01", "2024-09-04", "هذا الشهر"),
+        ("منذ الاثنين", "2024-09-02", "2024-09-04", "منذ الاثنين"),
+        ("ما أخبار اليوم؟", "2024-09-04", "2024-09-04", "اليوم"),
+    ],
+)
+def test_time_words_of_a_question_are_a_publication_window(question, first, last, said):
+    window = question_window(question, WEDNESDAY)
+    assert window is not None
+    assert (window.first.isoformat(), window.last.isoformat(), window.said) == (first, last, said)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "When is the meeting next week?",  # still to come: nothing was published then
+        "What happened on 3 September 2024?",  # when it happened, reported on any later day
+        "When is the US-Israel meeting?",
+        "What happened in early August?",
+    ],
+)
+def test_no_publication_window(question):
+    assert question_window(question, WEDNESDAY) is None
+
+
+def test_time_words_become_the_filter_and_leave_the_question():
+    question, f = parse_filters("What happened yesterday?", WEDNESDAY)
+    assert question == "What happened?"
+    assert (f.since, f.until, f.said) == (D("2024-09-03"), D("2024-09-03"), "yesterday")
+    assert f.describe() == "of 2024-09-03 (yesterday)"
+    question, f = parse_filters("ماذا يحدث في ليبيا هذا الأسبوع؟ source:AFP", WEDNESDAY)
+    assert question == "ماذا يحدث في ليبيا؟" and f.sources == ("AFP",)
+    assert f.describe() == "of 2024-09-02 to 2024-09-04 (هذا الأسبوع), from AFP"
+    # explicit since:/until: win, and the question keeps its words
+    question, f = parse_filters("since:2024-09-01 what happened yesterday?", WEDNESDAY)
+    assert question == "what happened yesterday?" and f == Filters(D("2024-09-01"))
 
 
 def accepts(f: Filters, published: str | None, source: str | None) -> bool:
