@@ -727,8 +727,8 @@ def question_window(text: str, today: dt.date) -> TimeWindow | None:
     for m in resolve_dates(text, today):
         if m.first is None or m.last is None or m.first > today:
             continue
-        since = bool(_SINCE.search(text[: m.start]))
-        if m.kind == "day" and not since and normalize_word(m.text) not in _DAY_WORDS:
+        after_since = bool(_SINCE.search(text[: m.start]))
+        if m.kind == "day" and not after_since and normalize_word(m.text) not in _DAY_WORDS:
             continue  # an explicit date: when it happened, not when it was reported
         if m.kind == "part":
             continue  # "early last month": too fine for a publication filter
