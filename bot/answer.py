@@ -14,10 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot import timeline
-from bot.citations import REFUSAL, Answer, Citation, Decision, Turn
+from bot.citations import NEED_QUESTION, REFUSAL, Answer, Citation, Decision, Turn, by_article
 from bot.retrieve import Passage, Retrieved, Retriever
-from index.dates import mentions_time
 from index.errors import NewsbotError
+from index.facts import answers_kind, kind_of
 from index.filters import Filters
 from index.settings import Settings
 from index.text import content_tokens, match_tokens, script_of, valid_text
@@ -33,12 +33,30 @@ SECOND_QUOTE_MARGIN = 0.015
 # and a sentence naming a time). It settles near-ties between the sentence that gives the date
 # and one that only talks about the event ("the meeting was postponed"), which e5 scores alike.
 ANSWER_TYPE_WEIGHT = 0.02
+# Per kind, as a share of it: nearly every news sentence names a person or a place, so "who" and
+# "where" evidence separates less than a date or a number does.
+KIND_SHARE = {"when": 1.0, "how_many": 1.0, "where": 0.5, "who": 0.5}
+# A sentence that names the asked slot itself ("declined to say where the meeting will be held",
+# "رفض تحديد مكان") answers the question too, by saying the article does not hold the fact.
+_SLOT = {
+    "where": re.compile(r"\b(where|venue|location)\b|(^|\s)[وب]?(مكان|موقع)", re.IGNORECASE),
+    "when": re.compile(r"\b(when|date|timing)\b|(^|\s)[وب]?(موعد|تاريخ|توقيت)", re.IGNORECASE),
+    "how_many": re.compile(r"\b(number|toll|figure|count)\b|(^|\s)[وب]?(عدد|حصيلة)", re.IGNORECASE),
+}
 
-# Questions that ask for a time: "when", "what date/day/year", "متى", "ما موعد", "في أي عام".
-_ASKS_WHEN = re.compile(
-    r"\bwhen\b|\b(what|which)\s+(date|day|year|month|time)\b|"
-    r"(^|\s)[وف]?(متى|موعد)(\s|$|[؟?])|في\s+(أي|اي)\s+(يوم|عام|سنة|شهر|تاريخ)",
-    re.IGNORECASE,
+# A headline quoted as the answer reads as a claim without its facts; it is passed over when a
+# body sentence scores within this much of it.
+HEADLINE_PENALTY = 0.03
+# Words that alone do not make a question ("news", "hello"): with no other content word the
+# reader is asked for a full question instead of getting quotes that match nothing in particular.
+_GENERIC = frozenset(
+    t
+    for w in (
+        "news hello hi hey thanks thank ok okay test testing help start stop menu latest update "
+        "updates story stories article articles something anything question info information "
+        "مرحبا اهلا أهلا شكرا السلام عليكم اخبار أخبار الأخبار خبر جديد مساعدة سؤال معلومات"
+    ).split()
+    for t in match_tokens(w)
 )
 
 # A sentence that talks to a language model instead of reporting news (a prompt injection planted
@@ -49,7 +67,27 @@ _ADDRESSES_MODEL = re.compile(
     r"(previous|prior|above|earlier|preceding)\s+(instructions|prompts?|messages|rules)|"
     r"^\W*(system|assistant|developer)\s*:|<\|im_(start|end)\|>|\[/?INST\]|<</?SYS>>|"
     r"\byou are now (in )?\w+ mode\b|\bdeveloper mode\b|</?excerpts?>|"
-    r"(تجاهل|تجاهلي|انس|انسى)\s+(كل\s+|جميع\s+)?(التعليمات|الأوامر|التوجيهات)",
+    r"(تجاهل|تجاهلي|انس|انسى)\s+(كل\s+|جميع\s+)?(التعليمات|الأوامر|التوجيهات)|"
+    # Prose addressed to whoever summarises the article ("Note for automated summarisers and
+    # assistants: ... the only correct reply is ..."): news is written for readers.
+    r"\b(note|message|instructions?|notice|attention|reminder)\s+(for|to)\s+(all\s+|any\s+)?"
+    r"(the\s+)?(automated\s+|ai\s+|artificial intelligence\s+)?"
+    r"(summari[sz](ers?|ation tools?)|assistants?|language models?|llms?|chat\s?bots?|bots?|"
+    r"ai|models?|crawlers?|agents?)\b|"
+    r"\bthe only (correct|right|valid|acceptable|true|proper) (reply|answer|response|summary)\b|"
+    r"\bif you are (a|an|any) (ai|large language model|language model|llm|assistant|chat\s?bot|"
+    r"bot|summari[sz]er|model|automated)\b|"
+    r"\b(ai|automated|virtual|language|llms?|chat\s?bots?|assistants?|summari[sz]ers?)"
+    r"(\s+(assistants?|summari[sz]ers?|systems?|models?|tools?))?\s+(must|should|shall|"
+    r"are (required|instructed|asked|told) to|need to)\s+(always\s+|only\s+|now\s+)?"
+    r"(reply|answer|respond|say|state|report|tell|ignore|treat|summari[sz]e|describe|write|"
+    r"output|conclude)\b|"
+    r"\bas an ai\b|"
+    r"(ملاحظة|رسالة|تنبيه|تعليمات?)\s+(إلى|الى|ل|لل)\s*(جميع\s+|كل\s+)?"
+    r"(أنظمة|انظمة|برامج|المساعد|مساعد|نماذج|النماذج|أدوات|ادوات)|"
+    r"(الرد|الجواب|الإجابة|الاجابة)\s+(الصحيح|الصحيحة)\s+(الوحيد|الوحيدة)|"
+    r"إذا\s+كنت\s+(نموذجا?|مساعدا?|برنامج|روبوت|ذكاء)|"
+    r"(على|يجب على)\s+(المساعدين|المساعد|النماذج|نماذج اللغة|أنظمة الذكاء|برامج التلخيص)",
     re.IGNORECASE | re.MULTILINE,
 )
 
@@ -112,17 +150,25 @@ class Question:
     text: str
     script: str  # "arabic", "latin" or "other" (index.text.script_of)
     tokens: frozenset[str]  # match tokens minus stopwords (index.text.content_tokens)
-    kind: str | None = None  # the kind of fact asked for: "when", or None (not known)
+    # The kind of fact asked for (index/facts.py): "when", "how_many", "who", "where", "yesno",
+    # "why", or None (not known).
+    kind: str | None = None
 
     @classmethod
     def of(cls, text: str) -> Question:
         text = valid_text(text).strip()  # a command-line argument need not be UTF-8
-        kind = "when" if _ASKS_WHEN.search(text) else None
-        return cls(text, script_of(text), frozenset(content_tokens(text)), kind)
+        return cls(text, script_of(text), frozenset(content_tokens(text)), kind_of(text))
 
     def answered_by(self, sentence: str) -> bool:
-        """Whether ``sentence`` carries the kind of fact asked for (False when none is known)."""
-        return self.kind == "when" and mentions_time(sentence)
+        """Whether ``sentence`` carries the kind of fact asked for (False when none is known),
+        or names the asked slot ("declined to say where")."""
+        slot = _SLOT.get(self.kind or "")
+        return answers_kind(self.kind, sentence) or bool(slot and slot.search(sentence))
+
+    @property
+    def wordless(self) -> bool:
+        """No word that says what is asked: "?", emoji, "hello", a lone "news"."""
+        return not (self.tokens - _GENERIC)
 
 
 def is_followup(question: str) -> bool:
@@ -157,9 +203,12 @@ def _typed(
     sentence): one more than the bonus and the second-quote margin below the best cannot be
     quoted even with the bonus, since quotes are taken from the top down to that margin.
     """
-    reach = max(s[0] for s in scored) - ANSWER_TYPE_WEIGHT - SECOND_QUOTE_MARGIN
+    bonus = ANSWER_TYPE_WEIGHT * KIND_SHARE.get(question.kind or "", 0.0)
+    if not bonus:
+        return scored
+    reach = max(s[0] for s in scored) - bonus - SECOND_QUOTE_MARGIN
     return [
-        (total + ANSWER_TYPE_WEIGHT, cos, p, i)
+        (total + bonus, cos, p, i)
         if total >= reach and question.answered_by(p.sentence(i))
         else (total, cos, p, i)
         for total, cos, p, i in scored
@@ -197,6 +246,13 @@ class Answerer:
     ) -> Answer:
         """The extractive answer: the best sentences quoted and cited, or the refusal."""
         rewritten = rewrite_followup(question.text, history)
+        today = timeline.today_of(self.settings.today).isoformat()
+        filters = self.filters.describe() if self.filters else None
+        if question.wordless and not rewritten:
+            return Answer(
+                question.text, NEED_QUESTION, True, "extractive", today=today, filters=filters,
+                refusal="no_question",
+            )  # fmt: skip
         found = self.retriever.search(
             rewritten or question.text,
             k,
@@ -204,12 +260,10 @@ class Answerer:
             filters=self.filters,
         )
         citations = self.decide(question, found).citations
-        today = timeline.today_of(self.settings.today).isoformat()
-        filters = self.filters.describe() if self.filters else None
         if not citations:
             return Answer(
                 question.text, REFUSAL, True, "extractive", (), tuple(found.passages), rewritten,
-                today=today, filters=filters,
+                today=today, filters=filters, refusal="not_found",
             )  # fmt: skip
         # Other versions noted; when reports differ, the newest leads and both are cited.
         citations, conflicts = timeline.reconcile(
@@ -237,12 +291,12 @@ class Answerer:
                 overlap=max(_overlap(question.tokens, p.chunk.text) for p in found.passages),
                 same_script=float(script_of(top.chunk.text) == question.script),
                 lexical=max(p.lexical for p in found.passages),
-                margin=_margin(found.passages, lambda p: p.best_sentence_score),
-                dense_margin=_margin(found.passages, lambda p: p.dense),
+                margin=_margin(found.passages, lambda p: p.best_fair_score),
+                dense_margin=_margin(found.passages, lambda p: p.dense - p.dense_centre),
                 agree=float(
                     top.chunk.article_id
-                    == max(found.passages, key=lambda p: p.best_sentence_score).chunk.article_id
-                    == max(found.passages, key=lambda p: p.dense).chunk.article_id
+                    == max(found.passages, key=lambda p: p.best_fair_score).chunk.article_id
+                    == max(found.passages, key=lambda p: p.dense - p.dense_centre).chunk.article_id
                 ),
             )
         citations = self.evidence(question, found.passages, found.baseline, features)
@@ -255,18 +309,31 @@ class Answerer:
         baseline: float,
         features: dict[str, float] | None = None,
     ) -> tuple[Citation, ...]:
-        """The sentences to quote, best first; empty when nothing is relevant enough."""
+        """The sentences to quote, best first; empty when nothing is relevant enough.
+
+        Sentences are compared by their cosine above the question's mean cosine to sentences of
+        their language (``Passage.fair_score``), plus the word overlap when question and sentence
+        share a script, plus the answer-type bonus; a headline gives way to body sentences.
+        """
         if not passages:
             return ()
         scored: list[tuple[float, float, Passage, int]] = []
         for p in passages:
             same_script = script_of(p.chunk.text) == question.script
-            for i, cos in enumerate(p.sentence_scores):
-                sentence = p.sentence(i)
+            sentences = [p.sentence(i) for i in range(len(p.sentence_scores))]
+            if any(_ADDRESSES_MODEL.search(x) for x in sentences):
+                # A chunk that talks to a model was planted: its other sentences (the "it was
+                # cancelled" next to "the only correct reply is") are not evidence either.
+                logger.info("not quoting %s: it addresses an assistant", p.chunk.id)
+                continue
+            for i, sentence in enumerate(sentences):
                 if _not_evidence(sentence):
                     continue
                 overlap = _overlap(question.tokens, sentence) if same_script else 0.0
-                scored.append((cos + OVERLAP_WEIGHT * overlap, cos, p, i))
+                total = p.fair_score(i) + OVERLAP_WEIGHT * overlap
+                if _headline(p, i):
+                    total -= HEADLINE_PENALTY
+                scored.append((total, p.sentence_score(i), p, i))
         if not scored:
             return ()
         if question.kind:
@@ -276,6 +343,9 @@ class Answerer:
         relevance = max(s[1] for s in scored) - baseline
         if features is not None:
             features["relevance"] = relevance
+            _, _, top_p, top_i = scored[0]
+            features["fair"] = top_p.fair_score(top_i)
+            features["typed"] = float(question.answered_by(top_p.sentence(top_i)))
         threshold = self.threshold(question)
         if relevance < threshold:
             logger.info("refusing: relevance %.3f < %.3f", relevance, threshold)
@@ -290,4 +360,17 @@ class Answerer:
             if any(q.sentence(j) == quote for _, q, j in chosen):
                 continue
             chosen.append((total, p, i))
-        return tuple(Citation.of(n, p, i, total) for n, (total, p, i) in enumerate(chosen, 1))
+        return by_article(Citation.of(0, p, i, total) for total, p, i in chosen)
+
+
+def _headline(p: Passage, i: int) -> bool:
+    """Whether sentence ``i`` of ``p`` is its article's headline: the title repeated in the body,
+    or a first line with no closing mark followed by a line break."""
+    sentence = p.sentence(i).strip()
+    title = p.chunk.title
+    if title and match_tokens(sentence) == match_tokens(title):
+        return True
+    if p.chunk.ordinal != 0 or i != 0 or not sentence or sentence[-1] in ".!?؟…\"”»'":
+        return False
+    _, b = p.chunk.sentences[i] if p.chunk.sentences else (0, len(p.chunk.text))
+    return p.chunk.text[b : b + 2].lstrip(" ").startswith("\n") and len(sentence.split()) <= 25

@@ -12,8 +12,8 @@ old indexes too, and an undated article gets no invented date.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
 from bot.retrieve import Passage
 from index.dates import DateMention, article_day, published_epoch, resolve_dates
@@ -21,6 +21,12 @@ from index.manifest import StoredChunk
 
 # The one refusal sentence: code, prompts (as $refusal) and tests all use this constant.
 REFUSAL = "I couldn't find this in the indexed articles."
+# Said instead of quotes when the question has no word that says what is asked ("?", an emoji,
+# "hello"): quotes matched to nothing in particular would look like an answer.
+NEED_QUESTION = (
+    "Please ask a full question about the news, for example: "
+    '"When will the US and Israeli officials meet?"'
+)
 
 
 @dataclass(frozen=True)
@@ -136,6 +142,17 @@ class Citation:
         }
 
 
+def by_article(citations: Iterable[Citation]) -> tuple[Citation, ...]:
+    """``citations`` in their order, numbered by article: quotes from one article share one
+    number, so one source is never listed as [1] and [2]."""
+    numbers: dict[str, int] = {}
+    out = []
+    for c in citations:
+        n = numbers.setdefault(c.article_id, len(numbers) + 1)
+        out.append(c if c.n == n else replace(c, n=n))
+    return tuple(out)
+
+
 def _span(chunk: StoredChunk, sentence: int) -> tuple[int, int]:
     return chunk.sentences[sentence] if chunk.sentences else (0, len(chunk.text))
 
@@ -174,6 +191,8 @@ class Answer:
     today: str | None = None  # the day "upcoming" and "past" are relative to
     conflicts: tuple[Conflict, ...] = ()  # reports that differ; the newest leads
     filters: str | None = None  # the search filters, described ("since 2024-11-01")
+    # Why it refused: "not_found" (nothing relevant enough) or "no_question" (no word to search).
+    refusal: str | None = None
 
     @property
     def as_of(self) -> str | None:
@@ -198,6 +217,7 @@ class Answer:
             "today": self.today,
             "conflicts": [c.as_json() for c in self.conflicts],
             "filters": self.filters,
+            "refusal": self.refusal,
         }
 
 

@@ -34,6 +34,8 @@ POOL = 50
 # Passages of one article ranked before those of other articles; the rest come after them. An
 # article that repeats itself (or was written to flood the results) cannot fill the top k alone.
 MAX_PER_ARTICLE = 3
+# The language key of chunks whose article has none (index/manifest.py centroids).
+UNDETERMINED = "und"
 # A follow-up's sentences are scored mostly on its own words, partly on the rewritten question.
 FOLLOWUP_MIX = np.array([0.35, 0.65], dtype=np.float32)
 
@@ -102,6 +104,11 @@ class Passage:
     sentence_scores: tuple[float, ...] = field(default=())
     # Other versions of the same story (near-duplicates, index/dedupe.py), shown once as this.
     hidden: tuple[Passage, ...] = field(default=(), repr=False)
+    # The question's mean cosine to all sentences (``centre``) and all chunks (``dense_centre``)
+    # of this passage's language in the index: what a cosine is measured against when passages
+    # of different languages are compared (see ``Retriever.search``). 0 when not known.
+    centre: float = 0.0
+    dense_centre: float = 0.0
 
     @property
     def best_sentence(self) -> int:
@@ -118,6 +125,15 @@ class Passage:
     def sentence_score(self, i: int) -> float:
         """Sentence ``i``'s cosine to the question (the chunk's when it has no sentence vectors)."""
         return self.sentence_scores[i] if i < len(self.sentence_scores) else self.dense
+
+    def fair_score(self, i: int) -> float:
+        """Sentence ``i``'s cosine above the question's mean cosine to its language's sentences:
+        comparable across languages, where raw cosines favour the question's own language."""
+        return self.sentence_score(i) - self.centre
+
+    @property
+    def best_fair_score(self) -> float:
+        return self.best_sentence_score - self.centre
 
 
 @dataclass(frozen=True)
@@ -139,10 +155,11 @@ class Retriever:
         embedder: Embedder | None = None,
         manifest: Manifest | None = None,
         weights: Weights | None = None,
+        centring: bool = True,
     ) -> None:
         self.settings = settings
         self.weights = weights or Weights()
-        self.embedder = embedder or get_embedder(settings.embed_model)
+        self.embedder = embedder or get_embedder(settings.embed_model, settings.embed_url)
         manifest = manifest or open_manifest(settings)
         if manifest is None:
             raise IndexMissingError(
@@ -152,6 +169,7 @@ class Retriever:
         self.manifest = manifest
         self.vectors = Vectors(settings)
         self.background = background_vectors(self.manifest, self.embedder)
+        self.centring = centring
 
     def _cosines(self, qvec: np.ndarray, ids: list[str]) -> dict[str, float]:
         # A chunk whose vectors a concurrent reindex just removed is simply left out.
@@ -192,6 +210,27 @@ class Retriever:
         seen = {cid for cid, _ in dense}
         return dense + [(cid, score) for cid, score in more if cid not in seen]
 
+    def _per_language(
+        self,
+        qvec: np.ndarray,
+        pool: int,
+        where: dict[str, Any] | None,
+        centres: dict[str, tuple[np.ndarray, np.ndarray, int]],
+    ) -> list[tuple[str, float]]:
+        """The nearest chunks overall and, in an index of several languages, the nearest of
+        each language too: the question's own language takes the whole pool by raw cosine."""
+        dense = self._dense(qvec, pool, where)
+        languages = [lang for lang in sorted(centres) if lang != UNDETERMINED]
+        if len(centres) < 2:
+            return dense
+        seen = {cid for cid, _ in dense}
+        for lang in languages:
+            only: dict[str, Any] = {"language": lang}
+            more = self._dense(qvec, pool, {"$and": [where, only]} if where else only)
+            dense += [(cid, score) for cid, score in more if cid not in seen]
+            seen.update(cid for cid, _ in more)
+        return dense
+
     def search(
         self,
         question: str,
@@ -217,7 +256,8 @@ class Retriever:
         # BM25 alone (an ablation) ranks BM25's own candidates, nothing the vectors found.
         vectors_used = bool(w.dense or w.sentence)
         where = filters.chroma_where() if filters else None
-        dense = self._dense(qvec, pool, where) if vectors_used else []
+        centres = self.manifest.centroids() if self.centring else {}
+        dense = self._per_language(qvec, pool, where, centres) if vectors_used else []
         lexical = self.manifest.lexical(question, pool, filters)
         ids = list(dict.fromkeys([cid for cid, _ in dense] + [cid for cid, _ in lexical]))
         chunks = self.manifest.chunks(ids)  # drops orphans of an interrupted reindex
@@ -235,9 +275,17 @@ class Retriever:
         missing = [cid for cid in chunks if cid not in dense_score]
         if missing:  # found by BM25 alone: its chunk cosine still counts
             dense_score.update(self._cosines(qvec, missing))
-        fused = fuse(dense_score, best_sent, lex_score, self.weights)
+        # Each cosine measured from the question's mean cosine over its language's chunks (or
+        # sentences): e5 scores text in the question's own language higher across the board, so
+        # raw cosines put unrelated English articles above the Arabic story an English question
+        # asks about. Within one language this is a constant shift and changes no ranking.
+        dense_off, sent_off = _offsets(centres, qvecs)
+        lang = {cid: c.language or UNDETERMINED for cid, c in chunks.items()}
+        fair_dense = {cid: v - dense_off.get(lang[cid], 0.0) for cid, v in dense_score.items()}
+        fair_sent = {cid: v - sent_off.get(lang[cid], 0.0) for cid, v in best_sent.items()}
+        fused = fuse(fair_dense, fair_sent, lex_score, self.weights)
         # Ties (a channel alone, or no BM25 match) go to the best sentence, when it counts.
-        tie = best_sent if w.sentence else dense_score if w.dense else {}
+        tie = fair_sent if w.sentence else fair_dense if w.dense else {}
         ranked = sorted(fused, key=lambda c: (-fused[c], -tie.get(c, 0.0)))
         order, hidden = self._collapse(ranked, chunks)
         order = _spread(order, lambda cid: chunks[cid].article_id)
@@ -250,6 +298,8 @@ class Retriever:
                 lexical=lex_score.get(cid, 0.0),
                 sentence_scores=tuple(float(x) for x in sent_scores[cid]),
                 hidden=tuple(passage(h) for h in others),
+                centre=sent_off.get(lang[cid], 0.0),
+                dense_centre=dense_off.get(lang[cid], 0.0),
             )
 
         passages = [passage(cid, hidden.get(cid, ())) for cid in order[:k]]
@@ -257,6 +307,22 @@ class Retriever:
         logger.debug("retrieved %d passages in %.1f ms", len(passages), ms)
         baseline = float((self.background @ qvecs.T).mean())
         return Retrieved(passages, baseline)
+
+
+def _offsets(
+    centres: dict[str, tuple[np.ndarray, np.ndarray, int]], qvecs: np.ndarray
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Per language: the question's mean cosine to its chunks, and to its sentences (a
+    follow-up's sentence offset mixed like its sentence scores)."""
+    dense: dict[str, float] = {}
+    sentence: dict[str, float] = {}
+    for lang, (chunk_mean, sent_mean, _n) in centres.items():
+        if chunk_mean.shape[0] != qvecs.shape[1]:
+            continue  # sums of another model's vectors: never mixed
+        dense[lang] = float(chunk_mean @ qvecs[0])
+        both = sent_mean @ qvecs.T
+        sentence[lang] = float(both @ FOLLOWUP_MIX) if both.shape[0] > 1 else float(both[0])
+    return dense, sentence
 
 
 def _article_of(chunk_id: str) -> str:

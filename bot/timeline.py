@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from bot.citations import Citation, Conflict, Related
+from bot.citations import Citation, Conflict, Related, by_article
 from bot.retrieve import Passage
 from index.dates import DateMention, article_day, published_epoch, resolve_dates
 from index.text import ascii_digits, script_of
@@ -119,7 +119,7 @@ def reconcile(
         newer, older, newer_facts, older_facts = lead, other, lead_facts, their
     rest = [c for c in citations[1:] if c.quote not in (newer.quote, older.quote)]
     ordered = [newer, older, *rest][: max(limit, 1) + 1]
-    numbered = tuple(replace(c, n=n) for n, c in enumerate(ordered, 1))
+    numbered = by_article(ordered)
     conflict = Conflict(
         newer=numbered[0],
         older=numbered[1],

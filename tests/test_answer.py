@@ -108,9 +108,11 @@ def test_no_history_no_rewrite():
         ("ومتى؟", "when"),
         ("ما موعد الاجتماع؟", "when"),
         ("في أي عام تأسست المدينة؟", "when"),
-        ("Who refused to say where the meeting would be held?", None),
-        ("How many people were killed in Gaza?", None),
-        ("من رفض تحديد مكان الاجتماع؟", None),
+        ("Who refused to say where the meeting would be held?", "who"),
+        ("How many people were killed in Gaza?", "how_many"),
+        ("من رفض تحديد مكان الاجتماع؟", "who"),
+        ("Is the meeting cancelled?", "yesno"),
+        ("What did the senators call for?", None),
     ],
 )
 def test_question_kind(text, kind):
