@@ -1,4 +1,4 @@
-"""`newsbot ask | chat | reindex | watch | status | eval | telegram`: the commands, and only them.
+"""`newsbot ask | latest | sources | chat | reindex | watch | status | eval | telegram`.
 
 Exit codes: 0 done (an answer or a refusal; also a bare `newsbot`, which prints the help), 1 an
 error with a clear message on stderr, 2 usage, 130 interrupted, 141 stdout closed early (`| head`).
@@ -272,17 +272,13 @@ def print_answer(answer: Any, as_json: bool) -> None:
         print(render.plain(answer))
 
 
-def answer_and_print(answerer: Any, question: str, history: Any, as_json: bool) -> Any:
-    """Answer and print; a generated answer streams to a terminal, then shows checked."""
+def _answer(answerer: Any, question: str, history: Any, as_json: bool) -> Any:
+    """The answer; a generated one streams to a terminal first (the checked one replaces it)."""
     if as_json or not sys.stdout.isatty() or not hasattr(answerer, "stream"):
-        answer = answerer.answer(question, history)
-        print_answer(answer, as_json)
-        return answer
+        return answerer.answer(question, history)
     from rich.console import Console
     from rich.live import Live
     from rich.text import Text
-
-    from bot import render
 
     streamed = Text(style="dim")
     with Live(streamed, console=Console(), refresh_per_second=8, transient=True) as live:
@@ -291,8 +287,28 @@ def answer_and_print(answerer: Any, question: str, history: Any, as_json: bool) 
             streamed.append(piece)
             live.update(streamed)
 
-        answer = answerer.stream(question, history, None, on_token)
-    Console().print(render.styled(answer))  # the checked answer replaces the raw stream
+        return answerer.stream(question, history, None, on_token)
+
+
+def answer_and_print(
+    answerer: Any,
+    question: str,
+    history: Any,
+    as_json: bool,
+    settings: Settings | None = None,
+    filters: Any = None,
+) -> Any:
+    """Answer and print. With ``settings``, through ``bot.stories.respond``: a filter that
+    leaves nothing says so, a broad question is answered story by story."""
+    if settings is None:
+        answer = _answer(answerer, question, history, as_json)
+    else:
+        from bot.stories import respond
+
+        answer = respond(
+            settings, question, filters, lambda: _answer(answerer, question, history, as_json)
+        )
+    print_answer(answer, as_json)
     return answer
 
 
@@ -336,6 +352,29 @@ def ask_filters(args: argparse.Namespace, settings: Settings) -> Any:
     return filters or None
 
 
+def question_filters(text: str, flags: Any, settings: Settings) -> tuple[str, Any]:
+    """The question without its filter words (since:, source:, "yesterday"...), and the filters
+    they and the flags make; flag dates beat the question's, sources add up. UsageError for
+    an unreadable filter."""
+    from index.errors import FilterError
+    from index.filters import Filters, parse_filters
+
+    try:
+        question, words = parse_filters(text, settings.today)
+        if flags:
+            dated = bool(flags.since or flags.until)
+            source = tuple(dict.fromkeys((*flags.sources, *words.sources)))
+            words = Filters(
+                flags.since if dated else words.since,
+                flags.until if dated else words.until,
+                source,
+                None if dated else words.said,
+            )
+    except FilterError as exc:
+        raise UsageError(exc.user_message) from None
+    return question, words or None
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from bot.answer import QuestionError, check_question
     from bot.generate import make_answerer
@@ -345,9 +384,57 @@ def cmd_ask(args: argparse.Namespace) -> int:
         question = check_question(args.question, settings)
     except QuestionError as exc:
         raise UsageError(exc.user_message) from None
-    filters = ask_filters(args, settings)
+    question, filters = question_filters(question, ask_filters(args, settings), settings)
     _ensure_index(settings)
-    answer_and_print(make_answerer(settings).filtered(filters), question, (), args.json)
+    answerer = make_answerer(settings).filtered(filters)
+    answer_and_print(answerer, question, (), args.json, settings, filters)
+    return 0
+
+
+def _headline_line(row: dict[str, Any]) -> str:
+    day = (row.get("published") or "")[:10] or "undated"
+    title = row.get("title") or "(untitled)"
+    return f"{day}  {row.get('source') or '-'}  {title}  [{row['id']}]"
+
+
+def cmd_latest(args: argparse.Namespace) -> int:
+    from bot.stories import check_sources, latest, nothing_left
+
+    settings = load_settings(args)
+    filters = ask_filters(args, settings)
+    if args.n < 1:
+        raise UsageError("-n must be 1 or more")
+    _ensure_index(settings)
+    check_sources(settings, filters)
+    rows = latest(settings, filters, args.n)
+    empty = nothing_left(settings, filters) if not rows else None
+    if empty:
+        print(empty, file=sys.stdout if not args.json else sys.stderr)
+    if args.json:
+        keys = ("id", "title", "source", "published", "url", "language")
+        articles = [{k: row.get(k) for k in keys} for row in rows]
+        print(json.dumps({"articles": articles}, ensure_ascii=False))
+        return 0
+    for row in rows:
+        print(_headline_line(row))
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from bot.stories import outlets
+
+    settings = load_settings(args)
+    _ensure_index(settings)
+    found = outlets(settings)
+    if args.json:
+        print(json.dumps({"sources": [o.as_json() for o in found]}, ensure_ascii=False))
+        return 0
+    if not found:
+        print("no article names its source")
+    width = max((len(o.name) for o in found), default=0)
+    for o in found:
+        newest = (o.newest or "")[:10] or "undated"
+        print(f"{o.name:<{width}}  {_plural(o.articles, 'article'):>12}  newest {newest}")
     return 0
 
 
@@ -584,6 +671,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--source", metavar="NAME", action="append", help="only articles from NAME; repeatable"
     )
     finish(p, "ask")
+
+    p = command("latest", cmd_latest, help="the newest articles: date, outlet, title, id")
+    p.add_argument("-n", type=int, default=10, help="how many (default 10)")
+    p.add_argument("--json", action="store_true", help="one JSON object on the last line")
+    p.add_argument("--since", metavar="DATE", help="only articles published on or after DATE")
+    p.add_argument("--until", metavar="DATE", help="only articles published on or before DATE")
+    p.add_argument(
+        "--source", metavar="NAME", action="append", help="only articles from NAME; repeatable"
+    )
+    finish(p, "latest")
+
+    p = command("sources", cmd_sources, help="the outlets, their article counts and newest date")
+    p.add_argument("--json", action="store_true", help="one JSON object on the last line")
+    finish(p, "sources")
 
     p = command("chat", cmd_chat, help="interactive questions with follow-ups")
     p.add_argument("--json", action="store_true", help="one JSON line per answer")

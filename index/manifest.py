@@ -220,6 +220,37 @@ class Manifest:
         ).fetchone()
         return (row[0], row[1]) if row else (None, None)
 
+    def list_articles(
+        self, filters: Filters | None = None, limit: int = 10, oldest_first: bool = False
+    ) -> list[dict[str, str | None]]:
+        """Articles passing ``filters``, newest first (undated last), or oldest first: their
+        id, title, source, published, url, language and first chunk id (for a lead sentence)."""
+        where, params = filters.sql("a") if filters else ("1", [])
+        order = "ASC" if oldest_first else "DESC"
+        rows = self.db.execute(
+            "SELECT a.id, a.title, a.source, a.published, a.url, a.language, "
+            "(SELECT c.id FROM chunks c WHERE c.article_id = a.id ORDER BY c.ordinal LIMIT 1) "
+            f"FROM articles a WHERE {where} "
+            f"ORDER BY a.published_epoch IS NULL, a.published_epoch {order}, a.id LIMIT ?",
+            (*params, limit),
+        )
+        keys = ("id", "title", "source", "published", "url", "language", "first_chunk")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def sources(self) -> list[tuple[str, int, str | None]]:
+        """Each outlet (as first spelled), its article count and newest date, the biggest first."""
+        rows = self.db.execute(
+            "SELECT MIN(source), COUNT(*), MAX(published_epoch) FROM articles "
+            "WHERE source_key IS NOT NULL GROUP BY source_key ORDER BY COUNT(*) DESC, MIN(source)"
+        )
+        out = []
+        for name, count, epoch in rows:
+            newest = self.db.execute(
+                "SELECT published FROM articles WHERE published_epoch = ? LIMIT 1", (epoch,)
+            ).fetchone()
+            out.append((str(name), int(count), newest[0] if newest else None))
+        return out
+
     def write_articles(self, items: Sequence[Embedded]) -> None:
         """Swap the rows of each article in one transaction."""
         now = time.time()

