@@ -7,6 +7,8 @@ Bad input never raises out of here: each bad file or record becomes a ``Skipped`
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -22,7 +24,14 @@ from index import boilerplate
 from index.dates import iso_date
 from index.errors import SourceError
 from index.feeds import FeedError, parse_feed
-from index.text import NotText, clean_text, decode_bytes, detect_language, valid_text
+from index.text import (
+    NotText,
+    clean_line,
+    clean_text,
+    decode_bytes,
+    detect_language,
+    escape_invisible,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +79,11 @@ class Skipped:
     path: str
     reason: str
 
-    def __post_init__(self) -> None:  # file names need not be UTF-8; reports must print
-        object.__setattr__(self, "path", valid_text(self.path))
-        object.__setattr__(self, "reason", valid_text(self.reason))
+    def __post_init__(self) -> None:
+        # File names need not be UTF-8 and may hold bidi marks or line breaks; reports print
+        # each skip on one line, showing such marks as escapes.
+        object.__setattr__(self, "path", escape_invisible(self.path))
+        object.__setattr__(self, "reason", escape_invisible(self.reason))
 
 
 @dataclass(frozen=True)
@@ -122,7 +133,56 @@ def register_loader(*suffixes: str) -> Callable[[Loader], Loader]:
 # --- loaders -----------------------------------------------------------------------------------
 
 
-def _front_matter(text: str) -> tuple[Record, str]:
+# Front matter is a few fields: a larger block is not parsed (YAML is slow and can nest).
+MAX_FRONT_MATTER = 64_000
+# The longest value each metadata field may have, in characters. A longer title or source is
+# cut (with "…"); a longer url, date or language is dropped; a longer id skips its record.
+FIELD_CAPS = {"id": 200, "title": 500, "source": 200, "url": 2048, "published": 64, "language": 35}
+
+
+class _NoAliases(Exception):
+    pass
+
+
+@functools.cache
+def _yaml_loader() -> type:
+    """PyYAML's safe loader refusing aliases: a few hundred bytes of nested aliases ("billion
+    laughs") expand to gigabytes; front matter has no use for them."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                raise _NoAliases
+            return super().compose_node(parent, index)
+
+    return Loader
+
+
+def _parse_front_matter(block: str) -> Record:
+    """The fields of a front matter block; BadInput saying why it cannot be used."""
+    import yaml
+
+    if len(block) > MAX_FRONT_MATTER:
+        raise BadInput(f"larger than {MAX_FRONT_MATTER // 1000} KB")
+    try:
+        meta = yaml.load(block, Loader=_yaml_loader()) or {}  # a SafeLoader, without aliases
+    except _NoAliases:
+        raise BadInput("YAML aliases (*name) are not allowed") from None
+    except yaml.YAMLError as exc:
+        raise BadInput(str(exc).splitlines()[0]) from exc
+    except RecursionError:
+        raise BadInput("nested too deeply") from None
+    except ValueError as exc:  # a number of more than 4,300 digits
+        raise BadInput(str(exc).split(":")[0]) from exc
+    if not isinstance(meta, dict):
+        raise BadInput("not a mapping of fields")
+    return meta
+
+
+def _front_matter(text: str, where: str) -> tuple[Record, str]:
+    """Front matter fields and the body. Broken front matter keeps the body: it is indexed
+    without metadata, with a warning."""
     if not text.startswith("---"):
         return {}, text
     lines = text.split("\n")
@@ -130,16 +190,20 @@ def _front_matter(text: str) -> tuple[Record, str]:
         return {}, text
     for i in range(1, len(lines)):
         if lines[i].strip() in ("---", "..."):
-            import yaml
-
+            body = "\n".join(lines[i + 1 :])
             try:
-                meta = yaml.safe_load("\n".join(lines[1:i])) or {}
-            except yaml.YAMLError as exc:
-                raise BadInput(f"malformed front matter: {str(exc).splitlines()[0]}") from exc
-            if not isinstance(meta, dict):
-                raise BadInput("malformed front matter: not a mapping of fields")
-            return meta, "\n".join(lines[i + 1 :])
-    raise BadInput("malformed front matter: no closing '---' line")
+                return _parse_front_matter("\n".join(lines[1:i])), body
+            except BadInput as exc:
+                logger.warning(
+                    "%s: malformed front matter (%s): the body is indexed without it",
+                    escape_invisible(where), exc,
+                )  # fmt: skip
+                return {}, body
+    logger.warning(
+        "%s: malformed front matter (no closing '---' line): the file is read as text",
+        escape_invisible(where),
+    )
+    return {}, "\n".join(lines[1:])
 
 
 def _text_title(body: str, markdown: bool) -> tuple[str | None, str]:
@@ -158,7 +222,7 @@ def _text_title(body: str, markdown: bool) -> tuple[str | None, str]:
 
 @register_loader(".txt", ".md", ".markdown")
 def load_text(text: str, src: SourceFile) -> Iterator[Record]:
-    meta, body = _front_matter(text)
+    meta, body = _front_matter(text, src.key)
     record: Record = dict(meta)
     if not record.get("title"):
         title, body = _text_title(body, markdown=src.path.suffix.lower() != ".txt")
@@ -202,13 +266,22 @@ def _json_records(items: Any, where: str) -> Iterator[Record | Skipped]:
             yield Skipped(f"{where}#{i}", "record has no 'text' string")
 
 
-@register_loader(".json")
-def load_json(text: str, src: SourceFile) -> Iterator[Record | Skipped]:
+def _parse_json(text: str) -> Any:
+    """``json.loads``, every way it can fail as a BadInput: a 100,000-digit number raises
+    ValueError, arrays nested 100,000 deep RecursionError, neither a JSONDecodeError."""
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadInput(f"malformed JSON: {exc.msg} at line {exc.lineno}") from exc
-    yield from _json_records(data, src.key)
+    except RecursionError:
+        raise BadInput("malformed JSON: nested too deeply") from None
+    except ValueError as exc:
+        raise BadInput(f"malformed JSON: {str(exc).split(':')[0]}") from exc
+
+
+@register_loader(".json")
+def load_json(text: str, src: SourceFile) -> Iterator[Record | Skipped]:
+    yield from _json_records(_parse_json(text), src.key)
 
 
 _XML_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?)\s+encoding\s*=\s*["'][^"']*["']""")
@@ -244,9 +317,10 @@ def load_jsonl(text: str, src: SourceFile) -> Iterator[Record | Skipped]:
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield Skipped(f"{src.key}:{lineno}", f"malformed JSON line: {exc.msg}")
+            item = _parse_json(line)
+        except BadInput as exc:
+            reason = str(exc).replace("malformed JSON", "malformed JSON line", 1)
+            yield Skipped(f"{src.key}:{lineno}", reason.split(" at line ")[0])
             continue
         if isinstance(item, dict) and isinstance(item.get("text"), str):
             yield {**item, "_ordinal": lineno}
@@ -257,11 +331,38 @@ def load_jsonl(text: str, src: SourceFile) -> Iterator[Record | Skipped]:
 # --- records to articles -----------------------------------------------------------------------
 
 
-def _str_or_none(value: Any) -> str | None:
+def _field(record: Record, name: str, where: str) -> str | None:
+    """A metadata field as one clean line within its cap (``FIELD_CAPS``), or None."""
+    value = record.get(name)
+    if value is None or isinstance(value, bool):
+        return None
+    if not isinstance(value, str | int | float | dt.date):
+        logger.warning("%s: %s is not text (%s): dropped", where, name, type(value).__name__)
+        return None
+    text = clean_line(str(value))
+    cap = FIELD_CAPS[name]
+    if len(text) > cap:
+        if name == "id":
+            raise BadInput(f"id longer than {cap} characters")
+        logger.warning("%s: %s of %d characters (cap %d)", where, name, len(text), cap)
+        if name not in ("title", "source"):
+            return None
+        text = text[: cap - 1].rsplit(" ", 1)[0] + "…"
+    return text or None
+
+
+def _article_id(record: Record, where: str) -> str | None:
+    """The record's own id, checked: control characters or invisible marks refuse it."""
+    value = record.get("id")
     if value is None:
         return None
-    text = valid_text(str(value)).strip()
-    return text or None
+    raw = str(value) if isinstance(value, str | int) else ""
+    if not raw and value != "":
+        raise BadInput(f"id is not text ({type(value).__name__})")
+    bad = next((ch for ch in raw if clean_line(ch) == "" and not ch.isspace()), None)
+    if bad is not None:
+        raise BadInput(f"id contains a control or invisible character (U+{ord(bad):04X})")
+    return _field(record, "id", where)
 
 
 def to_article(record: Record, src: SourceFile) -> Article:
@@ -269,25 +370,30 @@ def to_article(record: Record, src: SourceFile) -> Article:
     text = boilerplate.strip(clean_text(str(record.get("text") or "")))
     if not text:
         raise BadInput("no text")
-    url = _str_or_none(record.get("url"))
     ordinal = record.get("_ordinal")
     location = src.key if ordinal is None else f"{src.key}#{ordinal}"
-    explicit = _str_or_none(record.get("id"))
+    explicit = _article_id(record, location)
+    url = _field(record, "url", location)
     if explicit:
         article_id = explicit
     elif url:
         article_id = "u-" + hashlib.sha256(url.encode()).hexdigest()[:16]
     else:
         article_id = "p-" + hashlib.sha256(location.encode()).hexdigest()[:16]
-    published = iso_date(record.get("published") or record.get("date"))
-    if record.get("published") and published is None:
-        logger.warning("%s: published date %r not understood", location, record.get("published"))
-    language = _str_or_none(record.get("language")) or detect_language(text)
+    raw_date = record.get("published") or record.get("date")
+    if isinstance(raw_date, dt.date):
+        published = iso_date(raw_date)
+    else:
+        given = _field({"published": raw_date}, "published", location)
+        published = iso_date(given)
+        if given and published is None:
+            logger.warning("%s: published date %r not understood", location, given)
+    language = _field(record, "language", location) or detect_language(text)
     return Article(
         id=article_id,
         text=text,
-        title=_str_or_none(record.get("title")),
-        source=_str_or_none(record.get("source")),
+        title=_field(record, "title", location),
+        source=_field(record, "source", location),
         url=url,
         published=published,
         language=language.lower() if language else None,
@@ -340,22 +446,25 @@ class Found:
     skipped: list[Skipped] = field(default_factory=list)
 
 
-def find_files(paths: Iterable[Path]) -> Found:
+def find_files(paths: Iterable[Path], follow_symlinks: bool = False) -> Found:
     """Files under each source path, in a stable order; loops and oddities skipped.
 
-    Raises SourceError when a path the user named does not exist.
+    A symlink inside a folder that points outside it (to /etc/hostname, to a home folder) is
+    skipped unless ``follow_symlinks`` (NEWSBOT_FOLLOW_SYMLINKS): whoever can write into the
+    articles folder should not be able to make the bot read, and quote, any file it can read.
+    The paths named themselves are followed. Raises SourceError when one does not exist.
     """
     found = Found()
     for root in paths:
         if not root.exists() and not root.is_symlink():
             raise SourceError(f"source not found: {root}")
         if root.is_file():
-            found.files.append(SourceFile(root, valid_text(root.name), root.stat().st_size))
+            found.files.append(SourceFile(root, escape_invisible(root.name), root.stat().st_size))
             continue
         if not root.is_dir():
             found.skipped.append(Skipped(str(root), "not a file or folder"))
             continue
-        _walk(root, root, {root.resolve()}, found)
+        _walk(root, root, {root.resolve()}, found, None if follow_symlinks else root.resolve())
     # One article can only come from one file: the first occurrence wins.
     seen: set[str] = set()
     unique = []
@@ -368,7 +477,10 @@ def find_files(paths: Iterable[Path]) -> Found:
     return found
 
 
-def _walk(root: Path, folder: Path, ancestors: set[Path], found: Found) -> None:
+def _walk(
+    root: Path, folder: Path, ancestors: set[Path], found: Found, inside: Path | None
+) -> None:
+    """``inside``: the resolved root that symlinks must stay within (None: follow any)."""
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:
@@ -389,17 +501,21 @@ def _walk(root: Path, folder: Path, ancestors: set[Path], found: Found) -> None:
                 reason = f"unreadable: {exc.strerror or exc}"
             found.skipped.append(Skipped(str(path), reason))
             continue
+        if inside is not None and entry.is_symlink() and not path.resolve().is_relative_to(inside):
+            reason = "symlink to outside the folder, not followed (NEWSBOT_FOLLOW_SYMLINKS=true)"
+            found.skipped.append(Skipped(str(path), reason))
+            continue
         if stat.S_ISDIR(st.st_mode):
             real = path.resolve()
             if real in ancestors:
                 found.skipped.append(Skipped(str(path), "symlink loop (folder links to itself)"))
                 continue
-            _walk(root, path, ancestors | {real}, found)
+            _walk(root, path, ancestors | {real}, found, inside)
         elif stat.S_ISREG(st.st_mode):
             if path.suffix.lower() not in LOADERS:
                 logger.debug("ignoring %s: no loader for %r", path, path.suffix)
                 continue
-            key = valid_text(path.relative_to(root).as_posix())
+            key = escape_invisible(path.relative_to(root).as_posix())
             found.files.append(SourceFile(path, key, st.st_size))
         else:
             found.skipped.append(Skipped(str(path), "not a regular file"))

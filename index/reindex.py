@@ -215,7 +215,8 @@ def reindex(
     progress = progress or NoProgress()
     report = Report()
     roots, remote_specs = split_sources(settings, paths)
-    found = [(root, find_files([root])) for root in roots]  # raises SourceError first
+    follow = settings.follow_symlinks
+    found = [(root, find_files([root], follow)) for root in roots]  # raises SourceError first
 
     manifest = Manifest(settings.manifest_path, create=True)
     try:

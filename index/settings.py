@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     )
     chunk_tokens: int = Field(200, ge=32, le=480, description="Chunk size in o200k_base tokens.")
     max_file_mb: float = Field(5.0, gt=0, description="Files larger than this are skipped.")
+    follow_symlinks: bool = Field(
+        False,
+        description="Follow symlinks in the articles folder that point outside it (off: they "
+        "are skipped with a reason).",
+    )
     top_k: int = Field(5, ge=1, le=50, description="Passages shown for an answer.")
     min_relevance_ar: float = Field(
         0.095,
@@ -99,6 +104,11 @@ class Settings(BaseSettings):
     fetch_max_redirects: int = Field(
         5, ge=0, le=30, description="Redirects followed per request; more is skipped as a loop."
     )
+    fetch_allow_private: bool = Field(
+        False,
+        description="Fetch from loopback, private, link-local and other non-public addresses "
+        "(checked after DNS and on every redirect); off by default, for tests and intranets.",
+    )
     fetch_user_agent: str = Field(
         "newsbot/0.1 (news question-answering bot; reads feeds and linked articles)",
         description="User-Agent sent with every feed and page request.",
@@ -125,6 +135,17 @@ class Settings(BaseSettings):
     )
     telegram_rate_limit: int = Field(10, ge=1, description="Questions per chat per minute.")
     telegram_history: int = Field(6, ge=0, description="Turns remembered per chat.")
+    telegram_flood_wait: float = Field(
+        600.0,
+        gt=0,
+        description="Seconds a reply may keep waiting out Telegram's 429 (retry_after) before "
+        "it is given up (with a warning).",
+    )
+    telegram_users_in_groups: bool = Field(
+        False,
+        description="Answer an allowed user id inside any group too (off: a group must be "
+        "allowed by its own chat id).",
+    )
     telegram_watch: bool = Field(
         False, description="Poll the feeds in the background while the Telegram bot runs."
     )

@@ -9,10 +9,19 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-# Bidi controls, zero-width space, word joiner and BOM are never article text; ZWNJ/ZWJ are
-# kept (they shape Persian and Urdu words).
-_INVISIBLE = re.compile("[\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Never text, in an article, its metadata or a question: bidi controls (embeddings, overrides,
+# isolates, the LRM/RLM marks and the Arabic letter mark U+061C, which can make "Invoice
+# \u202etxt.exe" show as "Invoice exe.txt"), zero-width space, word joiner and invisible
+# operators, BOM, deprecated format controls, soft hyphen, interlinear annotation marks and the
+# Mongolian vowel separator. ZWNJ/ZWJ are kept: they shape Persian and Urdu words (and emoji).
+_INVISIBLE = re.compile(
+    "[\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f"
+    "\ufeff\ufff9-\ufffb]"
+)
+# C0 controls but tab, line feed and carriage return (line ends are unified first); DEL; C1.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# What escape_invisible shows as an escape: the above, and tab and line ends too.
+_UNPRINTABLE = re.compile(_INVISIBLE.pattern[:-1] + "\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 # Lines that web pages append or prepend to an article ("share it", "read also", ...).
 _RESIDUE = re.compile(
@@ -39,6 +48,31 @@ def valid_text(text: str) -> str:
     would all raise): a byte of an undecodable file name (``surrogateescape``) becomes ``\\xff``,
     a lone surrogate from a JSON escape (``"\\ud800"``) becomes U+FFFD."""
     return _SURROGATE.sub(_surrogate, text) if _SURROGATE.search(text) else text
+
+
+def clean_line(text: str) -> str:
+    """One line as stored, shown and searched: a title, source, URL, id or question.
+
+    Lone surrogates escaped (``valid_text``), control characters and bidi/invisible marks
+    removed wherever they are (a NUL at the start and at the end alike), runs of white space
+    (tabs and line breaks included) as one space, trimmed, NFC. The one cleaning that metadata,
+    the CLI and Telegram share, so a question means the same whichever way it came.
+    """
+    text = _CONTROL.sub("", _INVISIBLE.sub("", valid_text(text)))
+    return unicodedata.normalize("NFC", " ".join(text.split()))
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape_invisible(text: str) -> str:
+    """``text`` with every control, line break and bidi/invisible mark shown as an escape
+    (``\\u202e``, ``\\x00``, ``\\x0a``): for file names and reasons in reports, where the
+    mark is the news (a file named to look like another) and one entry must stay one line."""
+    text = valid_text(text)
+    return _UNPRINTABLE.sub(_escape, text) if _UNPRINTABLE.search(text) else text
 
 
 def clean_text(text: str) -> str:

@@ -131,12 +131,115 @@ def test_hash_heading_in_txt_is_not_a_markdown_title(tmp_path):
     ],
     ids=["yaml-error", "no-closing-line", "not-a-mapping"],
 )
-def test_malformed_front_matter_skips_the_file(tmp_path, front):
-    loaded = load_one(tmp_path, "bad.md", front)
-    assert loaded.articles == []
+def test_malformed_front_matter_keeps_the_body_with_a_warning(tmp_path, front, caplog):
+    with caplog.at_level(logging.WARNING, logger="index.articles"):
+        a = only_article(load_one(tmp_path, "bad.md", front))
+    assert a.text.endswith("Body text here.") and a.source is None and a.url is None
+    assert a.title is None or "closing" in a.title  # no closing line: all of it is text
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert warning.startswith("bad.md: malformed front matter")
+
+
+def billion_laughs(levels: int = 9) -> str:
+    """Nested YAML aliases: 390 bytes that expand to 10**9 strings."""
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, levels):
+        prev, name = chr(96 + i), chr(97 + i)
+        lines.append(f"{name}: &{name} [{','.join(['*' + prev] * 10)}]")
+    return "---\n" + "\n".join(lines) + f"\ntitle: *{chr(96 + levels)}\n---\nThe body stays.\n"
+
+
+def test_yaml_aliases_are_refused_and_the_body_kept(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="index.articles"):
+        a = only_article(load_one(tmp_path, "bomb.md", billion_laughs()))
+    assert (a.text, a.title, a.source) == ("The body stays.", None, None)
+    assert "YAML aliases (*name) are not allowed" in caplog.text
+    # a harmless anchor without an alias is still fine
+    a = only_article(load_one(tmp_path, "anchor.md", "---\ntitle: &t Fine\n---\nBody."))
+    assert a.title == "Fine"
+
+
+@pytest.mark.parametrize(
+    ("front", "why"),
+    [
+        ("---\ntitle: " + "[" * 5000 + "]" * 5000 + "\n---\nBody.", "nested too deeply"),
+        ("---\nn: " + "7" * 5000 + "\ntitle: T\n---\nBody.", "Exceeds the limit"),
+        ("---\ntitle: " + "x" * 70_000 + "\n---\nBody.", "larger than 64 KB"),
+    ],
+    ids=["deep", "huge-number", "huge-block"],
+)
+def test_front_matter_that_would_blow_up_is_dropped(tmp_path, caplog, front, why):
+    with caplog.at_level(logging.WARNING, logger="index.articles"):
+        a = only_article(load_one(tmp_path, "x.md", front))
+    assert (a.text, a.title) == ("Body.", None)
+    assert why in caplog.text
+
+
+def test_metadata_fields_are_capped(tmp_path, caplog):
+    record = {"text": "Body text.", "title": "word " * 300, "source": "S" * 300,
+              "url": "http://x/" + "a" * 3000, "language": "en" * 40,
+              "published": "2" * 100}  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="index.articles"):
+        a = only_article(load_one(tmp_path, "a.json", json.dumps(record)))
+    assert a.title and len(a.title) <= 500 and a.title.endswith("word…")
+    assert a.source and len(a.source) <= 200 and a.source.endswith("…")
+    assert (a.url, a.published) == (None, None) and a.language == "en"  # detected instead
+    long_id = load_one(tmp_path, "b.json", json.dumps({"id": "i" * 201, "text": "Body."}))
+    assert [s.reason for s in long_id.skipped] == ["id longer than 200 characters"]
+    nested = load_one(tmp_path, "c.json", json.dumps({"title": {"a": [1]}, "text": "Body."}))
+    assert only_article(nested).title is None
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ('{"text": "t", "n": ' + "1" * 100_000 + "}", "malformed JSON: Exceeds the limit (4300"),
+        ("[" * 100_000 + "]" * 100_000, "malformed JSON: nested too deeply"),
+    ],
+    ids=["100k-digit-number", "100k-deep"],
+)
+def test_json_that_would_abort_python_is_skipped_with_its_reason(tmp_path, content, reason):
+    loaded = load_one(tmp_path, "x.json", content)
+    assert loaded.articles == [] and [s.reason[: len(reason)] for s in loaded.skipped] == [reason]
+    lines = load_one(tmp_path, "x.jsonl", '{"text": "Fine text."}\n' + content + "\n")
+    assert [a.text for a in lines.articles] == ["Fine text."]
+    assert [s.path for s in lines.skipped] == ["x.jsonl:2"]
+    assert lines.skipped[0].reason.startswith("malformed JSON line")
+
+
+@pytest.mark.parametrize("bad", ["a\u0000b", "\u0000ab", "ab\u001b", "a\u202eb", "a\u200bb"])
+def test_ids_with_control_or_invisible_characters_are_refused(tmp_path, bad):
+    records = [{"id": bad, "text": "T."}, {"text": "Fine."}]
+    loaded = load_one(tmp_path, "x.json", json.dumps(records))  # "\\u0000" escapes in the file
+    assert [a.text for a in loaded.articles] == ["Fine."]
     [skip] = loaded.skipped
-    assert skip.path == str(tmp_path / "bad.md")
-    assert skip.reason.startswith("malformed front matter")
+    assert skip.path == "x.json#1" and skip.reason.startswith("id contains a control or invisible")
+
+
+def test_bidi_and_invisible_marks_are_stripped_from_metadata(tmp_path):
+    record = {"id": "inv-1", "title": "Invoice \u202etxt.exe", "source": "\u200fAFP\u0000\u061c",
+              "url": "https://x.example/\u2066a\u2069", "text": "Body \u202etext."}  # fmt: skip
+    a = only_article(load_one(tmp_path, "a.json", json.dumps(record)))
+    assert (a.title, a.source, a.url, a.text) == (
+        "Invoice txt.exe",
+        "AFP",
+        "https://x.example/a",
+        "Body text.",
+    )
+    fm = only_article(load_one(tmp_path, "b.md", '---\ntitle: "\\0Hi\\u202e there\\0"\n---\nB.'))
+    assert fm.title == "Hi there"
+
+
+def test_a_file_name_with_bidi_marks_is_shown_escaped(tmp_path):
+    (tmp_path / "Invoice \u202etxt.exe.txt").write_text("Some text.")
+    (tmp_path / "line\nbreak.txt").write_text("")
+    found = find_files([tmp_path])
+    assert sorted(f.key for f in found.files) == [
+        "Invoice \\u202etxt.exe.txt",
+        "line\\x0abreak.txt",
+    ]
+    skipped = [s for f in found.files for s in load_file(f, MB).skipped]
+    assert [s.path.rsplit("/", 1)[1] for s in skipped] == ["line\\x0abreak.txt"]
 
 
 # --- HTML --------------------------------------------------------------------------------------
@@ -372,7 +475,8 @@ def test_file_over_the_size_cap_is_skipped_unread(tmp_path):
 def test_read_error_is_skipped(tmp_path):
     """/proc/self/mem reads fail with EIO even for root (chmod does not stop root)."""
     (tmp_path / "bad.txt").symlink_to("/proc/self/mem")
-    loaded = load_dir(tmp_path)["bad.txt"]
+    [src] = find_files([tmp_path], follow_symlinks=True).files
+    loaded = load_file(src, 5 * MB)
     assert loaded.articles == []
     [skip] = loaded.skipped
     assert skip.path == str(tmp_path / "bad.txt")
@@ -398,6 +502,31 @@ def test_symlinks_loops_and_odd_entries_are_reported(tmp_path):
         "gone.txt": "broken symlink",
         "fifo.txt": "not a regular file",
     }
+
+
+def test_symlinks_out_of_the_folder_are_not_followed_unless_asked(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("Not for the bot.")
+    root = tmp_path / "articles"
+    (root / "sub").mkdir(parents=True)
+    (root / "ok.txt").write_text("Fine text.")
+    (root / "hostname.txt").symlink_to("/etc/hostname")
+    (root / "secret.txt").symlink_to(outside / "secret.txt")
+    (root / "away").symlink_to(outside)
+    (root / "sub" / "inside.txt").symlink_to(root / "ok.txt")  # inside: followed (then deduped)
+    (root / "sub" / "dir").symlink_to(root / "sub")  # inside, but a loop
+    found = find_files([root])
+    assert [f.key for f in found.files] == ["ok.txt"]
+    reasons = {Path(s.path).name: s.reason for s in found.skipped}
+    out = "symlink to outside the folder, not followed (NEWSBOT_FOLLOW_SYMLINKS=true)"
+    assert reasons == {"away": out, "hostname.txt": out, "secret.txt": out,
+                       "dir": "symlink loop (folder links to itself)"}  # fmt: skip
+    followed = find_files([root], follow_symlinks=True)
+    assert {f.key for f in followed.files} == {"away/secret.txt", "hostname.txt", "ok.txt"}
+    # a folder named as a source may itself be a link
+    (tmp_path / "link").symlink_to(root)
+    assert [f.key for f in find_files([tmp_path / "link"]).files] == ["ok.txt"]
 
 
 def test_a_file_reached_twice_is_loaded_once(tmp_path):

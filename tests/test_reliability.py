@@ -502,6 +502,80 @@ def test_hostile_articles_are_indexed_and_change_no_answer(
         assert parse_html(part.html)[0] == part.text
 
 
+def billion_laughs() -> str:
+    """390 bytes of nested YAML aliases: 10**9 strings once expanded (5 GB before the fix)."""
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 9):
+        lines.append(f"{chr(97 + i)}: &{chr(97 + i)} [{','.join(['*' + chr(96 + i)] * 10)}]")
+    return "---\n" + "\n".join(lines) + "\ntitle: *i\nsource: *i\n---\n"
+
+
+def bomb_files(outside: Path) -> dict[str, str | Path]:
+    """Files (or symlinks, as Paths) that once stopped or exhausted a reindex, or leaked."""
+    museum = "The town museum reopens on Friday after two years of repairs, its director said."
+    return {
+        "bomb.md": billion_laughs() + museum,
+        "big-number.json": '{"text": "Numbers.", "n": ' + "9" * 100_000 + "}",
+        "deep.json": "[" * 100_000 + "]" * 100_000,
+        "deep.jsonl": json.dumps({"id": "fine-1", "text": "The harbour opens."}) + "\n"
+        + "[" * 100_000 + "]" * 100_000 + "\n",
+        "nul-id.json": json.dumps({"id": "evil\u0000id", "text": "An id with a NUL."}),
+        "bidi.json": json.dumps({
+            "id": "bidi-1", "title": "Invoice \u202etxt.exe", "source": "\u2067AFP\u2069\u0000",
+            "url": "https://news.example/\u200finvoice", "text": "The invoice scandal grew. " * 3,
+        }),
+        "hostname.txt": Path("/etc/hostname"),
+        "outside.txt": outside,
+    }  # fmt: skip
+
+
+def test_hostile_files_are_skipped_with_their_reason_and_the_rest_indexed(
+    settings: Settings, embedder: Any, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("The secret plan of the harbour board.")
+    shutil.copy(SAMPLE, settings.articles_dir / SAMPLE.name)
+    for name, content in bomb_files(secret).items():
+        target = settings.articles_dir / name
+        if isinstance(content, Path):
+            target.symlink_to(content)
+        else:
+            target.write_text(content, encoding="utf-8")
+    report = reindex(settings, [settings.articles_dir])
+    got = {Path(s.path).name: s.reason for s in report.skipped}
+    out = "symlink to outside the folder, not followed (NEWSBOT_FOLLOW_SYMLINKS=true)"
+    assert got == {
+        "big-number.json": "malformed JSON: Exceeds the limit (4300 digits) for integer "
+        "string conversion",
+        "deep.json": "malformed JSON: nested too deeply",
+        "deep.jsonl:2": "malformed JSON line: nested too deeply",
+        "nul-id.json#1": "id contains a control or invisible character (U+0000)",
+        "hostname.txt": out,
+        "outside.txt": out,
+    }
+    assert report.added == 4  # the sample, the bomb's body, the good JSONL line, bidi.json
+    manifest = Manifest(settings.manifest_path, create=False)
+    try:
+        rows = manifest.db.execute("SELECT id, title, source, url, path FROM articles").fetchall()
+        texts = "\n".join(r[0] for r in manifest.db.execute("SELECT text FROM chunks"))
+    finally:
+        manifest.close()
+    by_path = {r[4]: r for r in rows}
+    assert by_path["bomb.md"][1:4] == (None, None, None)  # the body, without the bomb
+    assert by_path["bidi.json#1"][:4] == (
+        "bidi-1",
+        "Invoice txt.exe",
+        "AFP",
+        "https://news.example/invoice",
+    )
+    assert "museum reopens" in texts and "secret plan" not in texts and "lol" not in texts
+    # what the CLI prints of it carries no bidi control either
+    answer = Answerer(settings).answer("What grew in the invoice scandal?")
+    assert answer.citations and answer.citations[0].passage.chunk.title == "Invoice txt.exe"
+    shown = render.to_json(answer) + "".join(p.text for p in render.telegram_sources(answer))
+    assert not any(ch in shown for ch in INVISIBLE + "\x00")
+
+
 # --- odd questions -------------------------------------------------------------------------------
 
 ODD = {

@@ -12,10 +12,12 @@ from index.text import (
     STOPWORDS,
     NotText,
     ascii_digits,
+    clean_line,
     clean_text,
     content_tokens,
     decode_bytes,
     detect_language,
+    escape_invisible,
     match_tokens,
     normalize_arabic,
     script_of,
@@ -86,6 +88,32 @@ def test_residue_words_inside_a_line_are_kept():
 def test_controls_invisible_marks_and_line_ends_are_cleaned():
     raw = "\ufeffFirst\u200f line.\r\nSecond\x07 line.\rThird\u2066 line.  \n\n\n"
     assert clean_text(raw) == "First line.\nSecond line.\nThird line."
+
+
+BIDI_AND_INVISIBLE = (
+    "\u202a\u202b\u202c\u202d\u202e\u200e\u200f\u2066\u2067\u2068\u2069\u061c"
+    "\u200b\u2060\ufeff\u00ad\u180e\u2061\u206a"
+)
+
+
+@pytest.mark.parametrize("mark", list(BIDI_AND_INVISIBLE + "\x00\x01\x1b\x7f\x85\x9b"))
+def test_clean_line_strips_every_control_and_invisible_mark_wherever_it_is(mark):
+    assert clean_line(f"{mark}When is it?") == "When is it?"
+    assert clean_line(f"When is it?{mark}") == "When is it?"  # a NUL at the end: the same
+    assert clean_line(f"When{mark} is it?") == "When is it?"
+    assert clean_text(f"Wh{mark}en.") == "When."  # the body cleaning agrees
+
+
+def test_clean_line_is_one_trimmed_nfc_line_and_keeps_zwnj():
+    assert clean_line("  Invoice \u202etxt.exe\r\n\tpart two\u2028 ") == "Invoice txt.exe part two"
+    assert clean_line("e\u0301 می\u200cخواهم") == "\u00e9 می\u200cخواهم"
+    assert clean_line("bad \ud800 \udcff") == "bad \ufffd \\xff"
+
+
+def test_escape_invisible_shows_the_marks_on_one_line():
+    assert escape_invisible("Invoice \u202etxt.exe") == "Invoice \\u202etxt.exe"
+    assert escape_invisible("a\nb\x00c\td") == "a\\x0ab\\x00c\\x09d"
+    assert escape_invisible("سلام \u200c ok") == "سلام \u200c ok"  # ZWNJ is text
 
 
 def test_zwnj_is_kept_and_text_is_nfc():
