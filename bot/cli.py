@@ -463,6 +463,89 @@ def _lines(prompt: str) -> Iterator[str]:
             yield line.rstrip("\n")
 
 
+CHAT_COMMANDS = (
+    ("/help", "what I do, the commands, questions to try"),
+    ("/sources", "the passages of my last answer, the quoted sentence marked, and its dates"),
+    ("/latest [since:DATE] [source:NAME]", "the newest articles"),
+    ("/new", "forget the conversation"),
+    ("/quit", "leave (also Ctrl-D)"),
+)
+
+
+def _grey(text: str) -> None:
+    """A side note: dim on a terminal; on stderr when piped, so stdout stays the answers."""
+    if sys.stdout.isatty():
+        from rich.console import Console
+
+        Console().print(text, style="dim", markup=False, highlight=False)
+    else:
+        print(text, file=sys.stderr)
+
+
+def chat_help(settings: Settings) -> str:
+    """/help of `newsbot chat`: the commands, the filters, questions from the user's articles."""
+    from bot.stories import suggestions
+
+    lines = ["Ask about the indexed articles; follow-ups lean on the previous answer.", ""]
+    width = max(len(c) for c, _ in CHAT_COMMANDS)
+    lines += [f"  {command:<{width}}  {about}" for command, about in CHAT_COMMANDS]
+    lines += [
+        "",
+        "Filters in a question: since:DATE until:DATE source:NAME, or time words "
+        '("What happened yesterday?", "منذ الاثنين").',
+    ]
+    tries = suggestions(settings)
+    if tries:
+        lines += ["", "Try:"] + [f"  {t}" for t in tries]
+    return "\n".join(lines)
+
+
+def chat_sources(answer: Any, as_json: bool) -> str:
+    """/sources of `newsbot chat`: each cited passage with its quoted sentence marked."""
+    from bot import render
+
+    if answer is None:
+        return "There are no sources yet: ask a question first."
+    if as_json:
+        today = dt.date.fromisoformat(answer.today) if answer.today else None
+        return json.dumps(
+            {"sources": [c.as_json(today) for c in answer.citations]}, ensure_ascii=False
+        )
+    if not answer.citations:
+        return "My last answer had no sources: I couldn't find that in the articles."
+    lines = [f"Sources for: {answer.question}"]
+    if answer.rewritten:
+        lines.append(f"(understood as: {answer.rewritten})")
+    for c in answer.citations:
+        a, b = c.span
+        lines += [
+            "",
+            f"[{c.n}] {render.source_line(c)}",
+            f"{c.text[:a]}>>>{c.text[a:b]}<<<{c.text[b:]}",
+        ]
+    when = render.time_lines(answer)
+    if when:
+        lines += ["", *when]
+    return "\n".join(lines)
+
+
+def chat_latest(settings: Settings, text: str, as_json: bool) -> str:
+    """/latest [filters] of `newsbot chat`."""
+    from bot.stories import check_sources, latest, nothing_left
+
+    _, filters = question_filters(text, None, settings)
+    check_sources(settings, filters)
+    rows = latest(settings, filters, 10)
+    if as_json:
+        keys = ("id", "title", "source", "published", "url", "language")
+        return json.dumps(
+            {"articles": [{k: r.get(k) for k in keys} for r in rows]}, ensure_ascii=False
+        )
+    if not rows:
+        return nothing_left(settings, filters) or "No articles yet."
+    return "\n".join(_headline_line(r) for r in rows)
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.answer import QuestionError, check_question
     from bot.citations import Turn
@@ -472,32 +555,55 @@ def cmd_chat(args: argparse.Namespace) -> int:
     _ensure_index(settings)
     answerer = make_answerer(settings)
     history: list[Turn] = []
+    last: Any = None
     interactive = sys.stdin.isatty()
     if interactive:
-        print(
-            "Ask about the indexed articles. /new forgets the conversation; /quit or Ctrl-D leaves."
-        )
+        print("Ask about the indexed articles. /help lists the commands; /quit or Ctrl-D leaves.")
     for line in _lines("you> "):
         text = line.strip()
         if not text:
             continue
-        if text in ("/quit", "/exit", "/q"):
-            break
-        if text == "/new":
-            history.clear()
-            print("(conversation forgotten)")
-            continue
+        command, _, rest = text.partition(" ")
+        command = command.lower()
         try:
-            question = check_question(text, settings)
+            if command in ("/quit", "/exit", "/q"):
+                break
+            if command == "/new":
+                history.clear()
+                last = None
+                print("(conversation forgotten)")
+                continue
+            if command in ("/help", "/start", "/?"):
+                print(chat_help(settings))
+                continue
+            if command == "/sources":
+                print(chat_sources(last, args.json))
+                continue
+            if command == "/latest":
+                print(chat_latest(settings, rest, args.json))
+                continue
+            if command.startswith("/") and len(command) > 1 and command[1:2].isalpha():
+                print(f"Unknown command {command}. /help lists the commands.", file=sys.stderr)
+                continue
+            question, filters = question_filters(check_question(text, settings), None, settings)
+            answer = answer_and_print(
+                answerer.filtered(filters), question, history, args.json, settings, filters
+            )
         except QuestionError as exc:
             print(f"error: {exc.user_message}", file=sys.stderr)
             continue
-        answer = answer_and_print(answerer, question, history, args.json)
-        if answer.rewritten and args.verbose:
-            print(f"(understood as: {answer.rewritten})", file=sys.stderr)
+        except UsageError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            continue
+        except NewsbotError as exc:  # an unknown source, an unreachable store: the chat goes on
+            print(f"error: {exc.user_message}", file=sys.stderr)
+            continue
+        if answer.rewritten:
+            _grey(f"(understood as: {answer.rewritten})")
         if not args.json:
             print()
         history.append(Turn(question, answer))
+        last = answer
         del history[: -max(settings.telegram_history, 1)]
     return 0
 

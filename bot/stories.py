@@ -104,6 +104,13 @@ def outlets(settings: Settings) -> list[Outlet]:
         manifest.close()
 
 
+def suggestions(settings: Settings, n: int = 2) -> list[str]:
+    """Questions to try, from the user's own articles: recent headlines, and the week's news."""
+    rows = latest(settings, None, n)
+    tries = [str(r["title"]) for r in rows if r.get("title")]
+    return [*tries, "What happened this week?"] if rows else []
+
+
 def check_sources(settings: Settings, filters: Filters | None) -> None:
     """FilterError naming the known outlets when ``filters`` asks for one the index lacks."""
     if not filters or not filters.sources:

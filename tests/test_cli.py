@@ -302,6 +302,42 @@ def test_sources_lists_outlets_counts_and_newest(news_env):
     assert "Al Jazeera     1 article  newest 2024-09-02" in run(["sources"], news_env).stdout
 
 
+def test_chat_commands_on_a_par_with_telegram(news_env):
+    script = "\n".join([
+        "/help",
+        "How many people did the floods kill?",
+        "/sources",
+        "/latest source:AFP",
+        "/frobnicate now",
+        "what happened? since:2024-09-03",
+        "/new",
+        "/sources",
+        "/quit",
+    ]) + "\n"  # fmt: skip
+    result = run(["chat"], news_env, stdin=script)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "/latest [since:DATE] [source:NAME]" in out and "Try:" in out
+    assert "  Houthis attack a tanker off Yemen" in out  # a suggestion from the user's articles
+    assert "Sources for: How many people did the floods kill?" in out
+    assert ">>>Flash floods killed at least 40 people in western Yemen" in out  # marked quote
+    assert "[1] article of 2024-08-28." in out.split("Sources for:")[1]  # date notes there
+    latest = [line for line in out.splitlines() if line.startswith("2024-") and "  AFP  " in line]
+    assert [line.rsplit(" ", 1)[-1] for line in latest] == ["[yemen-ship]", "[libya-oil]"]
+    assert "Unknown command /frobnicate" in result.stderr and "frobnicate" not in out
+    assert "Searched only articles since 2024-09-03." in out
+    assert "There are no sources yet" in out  # /sources after /new
+
+
+def test_chat_shows_the_rewritten_follow_up(news_env):
+    script = "How many people did the floods kill?\nand where?\n"
+    result = run(["chat", "--json"], news_env, stdin=script)
+    assert result.returncode == 0, result.stderr
+    assert "(understood as: How many people did the floods kill? and where?)" in result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(answers) == 2 and answers[1]["question"] == "and where?"
+
+
 # --- the command line itself -------------------------------------------------------------------
 
 
