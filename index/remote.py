@@ -17,9 +17,11 @@ Failures concern one item, which is skipped with its reason while the rest is re
 (``Skipped(where, reason)``)::
 
     DNS           "DNS lookup failed for news.invalid"        (bounded by fetch_timeout)
+    address       "refused to fetch from 10.0.0.5 (10.0.0.5: a private address; ...)"
     refused       "connection refused (127.0.0.1:9)"
     HTTP status   "HTTP 404 Not Found", "HTTP 503 Service Unavailable"
-    timeouts      "timed out connecting", "no response within 2s", "download took over 6s"
+    timeouts      "timed out connecting", "no response within 2s", "download took over 6s",
+                  "no complete response within 6s" (headers trickled in)
     size          "larger than the 5 MB download cap"
     redirects     "redirect loop", "too many redirects (more than 5)"
     content       "not an HTML page (application/pdf)", "not an RSS or Atom feed"
@@ -27,6 +29,17 @@ Failures concern one item, which is skipped with its reason while the rest is re
     XML           "malformed feed XML (...)" when nothing could be read from it
     size of feed  a feed of more entries than feed_max_entries is cut to its first ones, with
                   a note of how many were left out
+
+Every request has one deadline, three times ``fetch_timeout``, that every socket read and
+write counts against, headers included: a server that sends a header line every second never
+trips a per-read timeout, but it trips this. Addresses are checked where the connection is made
+(``_Guard``, httpcore's network backend): the name is resolved once, each address it gives is
+classified (``address_problem``), the connection goes to an allowed address by number (so the
+name cannot resolve differently a second time), and the peer address is checked again. Loopback,
+private, link-local, multicast, reserved and other non-public addresses are refused unless
+``fetch_allow_private``; this holds for every hop of a redirect, and a redirect to another host
+or port is logged (INFO, ``-v``). Proxies from the environment are not used: the address the
+bot connects to is the one checked.
 
 httpx is imported only when something is fetched, feedparser only when a feed is parsed.
 """
@@ -36,6 +49,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import logging
+import math
 import mimetypes
 import re
 import socket
@@ -97,8 +111,182 @@ class Response:
 # --- fetching ----------------------------------------------------------------------------------
 
 
+def address_problem(ip: str) -> str | None:
+    """What kind of non-public address ``ip`` is ("loopback", "private", ...), None if public."""
+    addr: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(ip)
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
+    kinds = (
+        ("loopback", addr.is_loopback),
+        ("link-local", addr.is_link_local),  # 169.254.169.254: cloud metadata
+        ("multicast", addr.is_multicast),
+        ("unspecified", addr.is_unspecified),
+        ("reserved", addr.is_reserved),
+        ("private", addr.is_private),
+        ("non-public", not addr.is_global),  # shared (100.64/10), documentation, ...
+    )
+    return next((kind for kind, hit in kinds if hit), None)
+
+
+class _Guard:
+    """httpcore's network backend for the Fetcher: DNS within the timeout, the address policy
+    on the address connected to, and the request's deadline on every read and write."""
+
+    def __init__(self, timeout: float, allow_private: bool) -> None:
+        import httpcore
+
+        self._inner = httpcore.SyncBackend()
+        self.timeout = timeout
+        self.allow_private = allow_private
+        self.deadline = math.inf  # set by Fetcher.get for the request under way
+        self._dns: dict[str, list[str] | str] = {}  # host -> addresses, or why it failed
+
+    def budget(self, timeout: float | None, error: type[Exception]) -> float:
+        """Seconds the next socket operation may take: its own timeout, within the deadline."""
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise error("the request's deadline passed")
+        return left if timeout is None else min(timeout, left)
+
+    def resolve(self, host: str) -> list[str]:
+        """The addresses of ``host``, looked up once per fetcher, within the timeout
+        (getaddrinfo itself can block for long); FetchFailed when it fails."""
+        known = self._dns.get(host)
+        if isinstance(known, str):
+            raise FetchFailed(known)
+        if known is not None:
+            return known
+        try:
+            ipaddress.ip_address(host)
+            self._dns[host] = [host]
+            return [host]
+        except ValueError:
+            pass
+        outcome: dict[str, Any] = {}
+
+        def lookup() -> None:
+            try:
+                infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+                outcome["ok"] = list(dict.fromkeys(str(info[4][0]) for info in infos))
+            except OSError as exc:
+                outcome["error"] = exc
+
+        wait = min(self.timeout, max(0.0, self.deadline - time.monotonic()))
+        worker = threading.Thread(target=lookup, name=f"dns-{host}", daemon=True)
+        worker.start()
+        worker.join(wait)
+        if worker.is_alive():
+            failure = f"DNS lookup for {host} took over {wait:g}s"
+        elif "error" in outcome or not outcome.get("ok"):
+            failure = f"DNS lookup failed for {host}"
+        else:
+            self._dns[host] = outcome["ok"]
+            return list(outcome["ok"])
+        self._dns[host] = failure
+        raise FetchFailed(failure)
+
+    def _refusal(self, host: str, ip: str) -> str | None:
+        if self.allow_private:
+            return None
+        kind = address_problem(ip.split("%")[0])
+        if kind is None:
+            return None
+        article = "an" if kind[0] in "aeiou" else "a"
+        return (
+            f"refused to fetch from {host} ({ip}: {article} {kind} address; "
+            "NEWSBOT_FETCH_ALLOW_PRIVATE=true allows it)"
+        )
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> Any:
+        import httpcore
+
+        refused: str | None = None
+        failure: Exception | None = None
+        for ip in self.resolve(host):
+            refused = self._refusal(host, ip)
+            if refused:
+                continue
+            budget = self.budget(timeout, httpcore.ConnectTimeout)
+            try:
+                stream = self._inner.connect_tcp(ip, port, budget, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+                continue
+            peer = str(stream.get_extra_info("server_addr")[0])
+            refused = self._refusal(host, peer)
+            if refused:  # never expected (we connected by number), but this is the check
+                stream.close()
+                continue
+            return _DeadlineStream(stream, self)
+        if failure is not None:
+            raise failure
+        raise FetchFailed(refused or f"DNS lookup failed for {host}")
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None, **kw: Any) -> Any:
+        raise FetchFailed("unix sockets are not fetched")  # pragma: no cover - never asked
+
+    def sleep(self, seconds: float) -> None:  # pragma: no cover - retries are off
+        time.sleep(seconds)
+
+
+class _DeadlineStream:
+    """A connection whose reads and writes end by the request's deadline (headers included)."""
+
+    def __init__(self, inner: Any, guard: _Guard) -> None:
+        self._inner = inner
+        self._guard = guard
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        import httpcore
+
+        data: bytes = self._inner.read(max_bytes, self._guard.budget(timeout, httpcore.ReadTimeout))
+        return data
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        import httpcore
+
+        self._inner.write(buffer, self._guard.budget(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> _DeadlineStream:
+        import httpcore
+
+        budget = self._guard.budget(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(
+            self._inner.start_tls(ssl_context, server_hostname, budget), self._guard
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+def _transport(guard: _Guard) -> Any:
+    """httpx's own transport, its connection pool on the guarded network backend."""
+    import httpcore
+    import httpx
+
+    transport = httpx.HTTPTransport(trust_env=False)
+    transport._pool = httpcore.ConnectionPool(  # the one seam httpx leaves for a backend
+        ssl_context=httpx.create_ssl_context(trust_env=False),
+        network_backend=guard,  # type: ignore[arg-type]
+    )
+    return transport
+
+
 class Fetcher:
-    """An httpx client with the fetch settings: timeouts, a size cap, bounded redirects."""
+    """An httpx client with the fetch settings: timeouts, one deadline per request, a size cap,
+    bounded redirects, the address policy."""
 
     def __init__(self, settings: Settings) -> None:
         import httpx
@@ -106,16 +294,17 @@ class Fetcher:
         self.timeout = settings.fetch_timeout
         self.max_bytes = int(settings.fetch_max_mb * 1_000_000)
         self.max_redirects = settings.fetch_max_redirects
+        self.guard = _Guard(settings.fetch_timeout, settings.fetch_allow_private)
         self.client = httpx.Client(
+            transport=_transport(self.guard),  # also: no proxies from the environment
             timeout=httpx.Timeout(settings.fetch_timeout),
-            follow_redirects=False,  # followed by hand: each hop's host is checked, loops named
+            follow_redirects=False,  # followed by hand: each hop's address is checked, loops named
             headers={
                 "User-Agent": settings.fetch_user_agent,
                 "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, "
                 "text/html;q=0.9, text/xml;q=0.8, */*;q=0.5",
             },
         )
-        self._dns: dict[str, str | None] = {}
 
     def close(self) -> None:
         self.client.close()
@@ -131,23 +320,31 @@ class Fetcher:
             if validators.get("last_modified"):
                 headers["If-Modified-Since"] = validators["last_modified"]
         seen = {url}
-        for _hop in range(self.max_redirects + 1):
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise FetchFailed(f"not a web address: {url}")
-            self._check_dns(parts.hostname)
-            try:
-                response = self._get_once(url, headers)
-            except httpx.HTTPError as exc:
-                raise FetchFailed(_reason(exc, parts, self.timeout)) from exc
-            if isinstance(response, str):  # a redirect: the next URL
-                url = response
-                if url in seen:
-                    raise FetchFailed("redirect loop")
-                seen.add(url)
-                continue
-            return response
-        raise FetchFailed(f"too many redirects (more than {self.max_redirects})")
+        total = 3 * self.timeout
+        self.guard.deadline = time.monotonic() + total
+        try:
+            for _hop in range(self.max_redirects + 1):
+                parts = urlsplit(url)
+                if parts.scheme not in ("http", "https") or not parts.hostname:
+                    raise FetchFailed(f"not a web address: {url}")
+                try:
+                    response = self._get_once(url, headers)
+                except httpx.HTTPError as exc:
+                    if time.monotonic() >= self.guard.deadline:
+                        raise FetchFailed(f"no complete response within {total:g}s") from exc
+                    raise FetchFailed(_reason(exc, parts, self.timeout)) from exc
+                if isinstance(response, str):  # a redirect: the next URL
+                    if _origin(response) != _origin(url):
+                        logger.info("%s redirects to another host or port: %s", url, response)
+                    url = response
+                    if url in seen:
+                        raise FetchFailed("redirect loop")
+                    seen.add(url)
+                    continue
+                return response
+            raise FetchFailed(f"too many redirects (more than {self.max_redirects})")
+        finally:
+            self.guard.deadline = math.inf
 
     def _get_once(self, url: str, headers: dict[str, str]) -> Response | str:
         started = time.monotonic()
@@ -187,40 +384,14 @@ class Fetcher:
     def _too_big(self) -> str:
         return f"larger than the {self.max_bytes / 1e6:g} MB download cap"
 
-    def _check_dns(self, host: str) -> None:
-        """Resolve ``host`` within the timeout (getaddrinfo itself can block for long)."""
-        if host in self._dns:
-            known = self._dns[host]
-            if known:
-                raise FetchFailed(known)
-            return
-        try:
-            ipaddress.ip_address(host.strip("[]"))
-            self._dns[host] = None
-            return
-        except ValueError:
-            pass
-        outcome: dict[str, Any] = {}
 
-        def lookup() -> None:
-            try:
-                socket.getaddrinfo(host, None)
-                outcome["ok"] = True
-            except OSError as exc:
-                outcome["error"] = exc
-
-        worker = threading.Thread(target=lookup, name=f"dns-{host}", daemon=True)
-        worker.start()
-        worker.join(self.timeout)
-        if worker.is_alive():
-            failure: str | None = f"DNS lookup for {host} took over {self.timeout:g}s"
-        elif "error" in outcome:
-            failure = f"DNS lookup failed for {host}"
-        else:
-            failure = None
-        self._dns[host] = failure
-        if failure:
-            raise FetchFailed(failure)
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = None
+    return parts.scheme, parts.hostname, port
 
 
 def _reason(exc: Exception, parts: Any, timeout: float) -> str:

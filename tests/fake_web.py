@@ -1,8 +1,9 @@
 """A small web server on 127.0.0.1 for feed and page tests: routes set per test, requests logged.
 
 ``FakeWeb.route(path, body, ...)`` serves a document (with an ETag and Last-Modified, honouring
-conditional requests); ``redirect``, ``stall`` and ``endless`` make the failure cases. Every
-wait is bounded: a stalled handler is released when the server stops.
+conditional requests); ``redirect``, ``stall``, ``endless`` and ``trickle`` (one header line at a
+time) make the failure cases. Every wait is bounded: a stalled handler is released when the
+server stops.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Route:
     location: str | None = None  # a redirect
     stall: float = 0.0  # seconds to wait before answering (released when the server stops)
     endless: bool = False  # stream without end (no Content-Length)
+    trickle: float = 0.0  # seconds between header lines (60 of them), then the document
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,9 @@ def _handler(web: FakeWeb) -> type[BaseHTTPRequestHandler]:
                     self._send(304, b"", None, extra)
                     return
             web.log(Hit(self.path, headers, route.status))
+            if route.trickle:
+                self._trickle(route)
+                return
             if route.endless:
                 self.send_response(route.status)
                 self.send_header("Content-Type", route.content_type)
@@ -114,6 +119,26 @@ def _handler(web: FakeWeb) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 return
             self._send(route.status, route.body, route.content_type, extra)
+
+        def _trickle(self, route: Route) -> None:
+            """The status line, then one header line every ``route.trickle`` seconds: each
+            read finds data, so only a whole-request deadline stops the client waiting."""
+            self.close_connection = True
+            try:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                self.wfile.flush()
+                for i in range(60):
+                    if web.stopping.wait(route.trickle):
+                        return
+                    self.wfile.write(f"X-Trickle-{i}: .\r\n".encode())
+                    self.wfile.flush()
+                self.wfile.write(
+                    f"Content-Type: {route.content_type}\r\nContent-Length: {len(route.body)}"
+                    "\r\nConnection: close\r\n\r\n".encode()
+                    + route.body
+                )
+            except OSError:  # the client gave up, as it should
+                pass
 
         def _send(
             self, status: int, body: bytes, content_type: str | None, extra: dict[str, str]

@@ -40,12 +40,14 @@ def web():
 
 @pytest.fixture
 def net(settings, tmp_path):
-    """Settings with short timeouts, a small download cap and a sources file under tmp_path."""
+    """Settings with short timeouts, a small download cap and a sources file under tmp_path;
+    fetching from loopback allowed (the fake web server is on 127.0.0.1)."""
     return settings.model_copy(
         update={
             "fetch_timeout": 0.5,
             "fetch_max_mb": 0.2,
             "sources_file": tmp_path / "sources.toml",
+            "fetch_allow_private": True,
         }
     )
 
@@ -377,6 +379,7 @@ def test_cli_reindex_url_and_watch_once(net, web, capsys):
         NEWSBOT_ARTICLES_DIR=str(net.articles_dir),
         NEWSBOT_SOURCES_FILE=str(net.sources_file),
         NEWSBOT_FETCH_TIMEOUT="2",
+        NEWSBOT_FETCH_ALLOW_PRIVATE="true",
     )
     newsbot = str(Path(sys.executable).parent / "newsbot")
     run = subprocess.run(

@@ -27,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import fake_web
 import pytest
 from fake_telegram import TOKEN, FakeBotAPI, Running, parse_html
 from pydantic import SecretStr
@@ -40,7 +41,9 @@ from index.chunking import MAX_SENTENCES, chunk_article
 from index.filters import Filters
 from index.manifest import Manifest
 from index.reindex import reindex
+from index.remote import RemoteReader
 from index.settings import Settings
+from index.sources import RemoteSpec
 from index.store import LOCK_FILE, Vectors
 
 REPO = Path(__file__).resolve().parents[1]
@@ -574,6 +577,110 @@ def test_hostile_files_are_skipped_with_their_reason_and_the_rest_indexed(
     assert answer.citations and answer.citations[0].passage.chunk.title == "Invoice txt.exe"
     shown = render.to_json(answer) + "".join(p.text for p in render.telegram_sources(answer))
     assert not any(ch in shown for ch in INVISIBLE + "\x00")
+
+
+# --- hostile servers and links ------------------------------------------------------------------
+
+LONG = "The council approved the new budget after a long debate about schools and roads. " * 8
+
+
+def net(settings: Settings, allow_private: bool) -> Settings:
+    return settings.model_copy(
+        update={"fetch_timeout": 0.5, "fetch_max_mb": 0.2, "fetch_allow_private": allow_private}
+    )
+
+
+def test_a_server_that_trickles_its_headers_meets_one_deadline(
+    settings: Settings, embedder: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A header line every 0.2 s never trips the 0.5 s read timeout; the request's deadline
+    (3 x 0.5 s) ends it, for `reindex URL` and for `watch --once` (before: 120 s and 75 s)."""
+    fast = net(settings, allow_private=True)
+    with fake_web.serve() as web:
+        slow = web.route("/slow", fake_web.page("Slow", [LONG]), trickle=0.2)
+        feed = web.route(
+            "/feed.xml",
+            fake_web.rss("F", [{"title": "Slow", "link": slow, "guid": "s"},
+                               {"title": "Fine", "link": web.url("/n/1"), "guid": "1",
+                                "content": f"<p>{LONG}</p>"}]),
+            content_type="application/rss+xml",
+        )  # fmt: skip
+        report = reindex(fast, [slow])
+        assert [(s.path, s.reason) for s in report.skipped] == [
+            (slow, "no complete response within 1.5s")
+        ]
+        assert cli.watch(fast, [feed], once=True, as_json=True) == 0
+        poll = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert poll["added"] == 1
+        assert poll["skipped"] == [{"path": slow, "reason": "no complete response within 1.5s"}]
+
+
+PRIVATE = {
+    "http://127.0.0.1:{port}/feed.xml": "127.0.0.1: a loopback address",
+    "http://localhost:{port}/x": "a loopback address",  # after DNS: the name is not the test
+    "http://169.254.169.254/latest/meta-data/": "169.254.169.254: a link-local address",
+    "http://10.1.2.3/admin": "10.1.2.3: a private address",
+    "http://192.168.0.1/": "192.168.0.1: a private address",
+    "http://[::1]:{port}/x": "::1: a loopback address",
+    "http://[::ffff:127.0.0.1]:{port}/x": "a loopback address",
+    "http://2130706433:{port}/x": "127.0.0.1: a loopback address",  # 127.0.0.1 as one number
+    "http://0.0.0.0:{port}/x": "0.0.0.0: an unspecified address",
+    "http://224.0.0.1/x": "224.0.0.1: a multicast address",
+    "http://100.64.0.1/x": "100.64.0.1: a non-public address",
+}
+
+
+def test_loopback_private_and_link_local_addresses_are_refused_by_default(
+    settings: Settings, embedder: Any, write_files: Any, tmp_path: Path
+) -> None:
+    """A feed (here a feed file, read without the network) whose links point inside: none is
+    fetched, each is skipped with its reason; allowed by NEWSBOT_FETCH_ALLOW_PRIVATE."""
+    with fake_web.serve() as web:
+        port = web.base.rsplit(":", 1)[1]
+        web.route("/feed.xml", fake_web.rss("Inside", []), content_type="application/rss+xml")
+        web.route("/x", fake_web.page("Inside", [LONG]))
+        links = [u.format(port=port) for u in PRIVATE]
+        items = [{"title": f"i{i}", "link": u, "guid": str(i)} for i, u in enumerate(links)]
+        saved = tmp_path / "saved.rss"
+        saved.write_text(fake_web.rss("Links", items), encoding="utf-8")
+        strict = net(settings, allow_private=False)
+        report = reindex(strict, [RemoteSpec(str(saved), "feed"), links[0]])
+        got = {s.path: s.reason for s in report.skipped}
+        for link, why in zip(links, PRIVATE.values(), strict=True):
+            assert why in got.get(link, ""), (link, got.get(link))
+            assert "NEWSBOT_FETCH_ALLOW_PRIVATE=true allows it" in got[link]
+        assert report.added == 0 and web.hits == []  # nothing reached the server
+        allowed = reindex(net(settings, allow_private=True), [web.url("/x")])
+        assert allowed.added == 1 and len(web.hits) == 1
+
+
+def test_redirects_are_checked_hop_by_hop_and_logged(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A redirect to another port is logged (-v) and followed; one into a loopback address is
+    refused. 127.0.0.1 stands for a public server here: the classification of that one
+    address is patched, everything else (DNS, connecting, the check on each hop) is real."""
+    import index.remote
+
+    real = index.remote.address_problem
+    public = {"127.0.0.1"}
+    monkeypatch.setattr(
+        index.remote, "address_problem", lambda ip: None if ip in public else real(ip)
+    )
+    strict = net(settings, allow_private=False)
+    with fake_web.serve() as web, fake_web.serve() as other:
+        page = other.route("/story", fake_web.page("Story", [LONG]))
+        web.redirect("/moved", page)
+        web.redirect("/inside", other.url("/story").replace("127.0.0.1", "127.0.0.2"))
+        with RemoteReader(strict) as reader, caplog.at_level("INFO", logger="index.remote"):
+            assert reader.fetch(web.url("/moved")).status == 200
+            with pytest.raises(index.remote.FetchFailed) as refused:
+                reader.fetch(web.url("/inside"))
+        assert refused.value.reason.startswith(
+            "refused to fetch from 127.0.0.2 (127.0.0.2: a loopback"
+        )
+        assert f"{web.url('/moved')} redirects to another host or port: {page}" in caplog.text
+        assert len(other.hits) == 1
 
 
 # --- odd questions -------------------------------------------------------------------------------
