@@ -324,7 +324,7 @@ def _write(
     report: Report,
     progress: Progress,
 ) -> None:
-    embedder = get_embedder(settings.embed_model)
+    embedder = get_embedder(settings.embed_model, settings.embed_url)
     progress.start(len(work))
     batch: list[tuple[_Work, list[Chunk]]] = []
     pending_chunks = 0
