@@ -113,8 +113,20 @@ def run(name: str, spec: dict[str, Any], out: Path, all_specs: dict[str, Any]) -
     if done.returncode != 0:
         sys.stderr.write(done.stderr[-3000:])
         raise SystemExit(f"error: eval of store {name} failed ({done.returncode})")
-    last = done.stdout.strip().splitlines()[-1]
-    result.write_text(last + "\n", encoding="utf-8")
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    summary["code"] = code_version()  # bot/ and index/ change under a running benchmark
+    result.write_text(json.dumps(summary, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def code_version() -> dict[str, Any]:
+    """The commit measured, and the files of bot/ and index/ that differ from it."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    changed = git("status", "--porcelain", "--", "bot", "index").splitlines()
+    return {"commit": git("rev-parse", "HEAD"), "changed": [line[3:] for line in changed]}
 
 
 def load(out: Path, name: str) -> list[dict[str, Any]]:
@@ -182,6 +194,36 @@ def curve_point(
     return out
 
 
+BUDGETS = (0.01, 0.02, 0.05, 0.10, 0.20)  # false-refusal budgets on the tuning half
+
+
+def curve(rows: list[dict[str, Any]], split: str, score: str) -> dict[str, Any]:
+    """The trade-off as a curve: per false-refusal budget, thresholds chosen on the tuning half
+    and the rates they give on ``split``; and the raw curve of ``split`` itself per language
+    (at most 60 points)."""
+    by_budget = {}
+    for budget in BUDGETS:
+        point = curve_point(rows, split, score, budget)
+        by_budget[f"{budget:.2f}"] = {
+            **point["all"],
+            **{f"threshold_{k}": v["threshold"] for k, v in point.items() if k != "all"},
+        }
+    raw = {}
+    for lang in ("en", "ar"):
+        part = [
+            (r["answerable"], float(r["features"].get(score, 0.0)))
+            for r in rows
+            if r["lang"] == lang and (split == "all" or r["split"] == split)
+        ]
+        if part:
+            points = refusal_curve(part)
+            step = max(1, len(points) // 60)
+            raw[lang] = [
+                {k: round(v, 4) for k, v in p.items()} for p in points[::step] + points[-1:]
+            ]
+    return {"by_budget": by_budget, "raw": raw}
+
+
 def _rates(flags: list[tuple[bool, bool]]) -> dict[str, Any]:
     return {
         "false_answer": _share(answered for a, answered in flags if not a),
@@ -198,7 +240,11 @@ def figures(
         if split == "all"
         else (lambda rows: [r for r in rows if r["split"] == split])
     )
-    fig: dict[str, Any] = {"split": split, "score": score}
+    fig: dict[str, Any] = {"split": split, "score": score, "code": {}}
+    for name in names:
+        path = out / "eval" / f"{name}.json"
+        if path.exists():
+            fig["code"][name] = json.loads(path.read_text("utf-8")).get("code")
     if data.get("m1") or data.get("m2"):
         mixed = pick(data.get("m1", []) + data.get("m2", []))
         fig["1a"] = {}
@@ -220,6 +266,7 @@ def figures(
         fig["1b"][label] = {
             "answerer": refusals(pick(rows_all)),
             "curve": curve_point(rows_all, split, score, max_fr),
+            "trade_off": curve(rows_all, split, score),
         }
     news = data.get("news", [])
     if news:
@@ -227,6 +274,7 @@ def figures(
         fig["1c"] = {
             "answerer": refusals(pick(questions)),
             "curve": curve_point(questions, split, score, max_fr),
+            "trade_off": curve(questions, split, score),
             "by_direction": {
                 d: refusals([r for r in pick(questions) if r["direction"] == d])
                 for d in DIRECTIONS
@@ -303,6 +351,21 @@ def table(fig: dict[str, Any], max_fr: float) -> str:
                 f"{'ok' if ok else 'MISS'} |"
             )
         lines.append("")
+    if blocks:
+        lines += [
+            f"curve over the {fig['score']} threshold (chosen on tune per question language for "
+            "each false-refusal budget, applied to this split): false answers / false refusals",
+            "",
+            "| store | " + " | ".join(f"budget {b:.2f}" for b in BUDGETS) + " |",
+            "|---|" + "---|" * len(BUDGETS),
+        ]
+        for name, b in blocks:
+            cells = [
+                f"{_f(p['false_answer'])} / {_f(p['false_refusal'])}"
+                for p in b["trade_off"]["by_budget"].values()
+            ]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
     if "1c" in fig:
         q = fig["1c"]["answerer"]["quote_holds_answer"]
         lines += [
@@ -320,6 +383,13 @@ def table(fig: dict[str, Any], max_fr: float) -> str:
                 f"{_f(a['quote_holds_answer'])} |"
             )
         lines.append("")
+    versions = {
+        f"{c['commit'][:10]}" + (f" + changes in {', '.join(c['changed'])}" if c["changed"] else "")
+        for c in fig.get("code", {}).values()
+        if c
+    }
+    if versions:
+        lines += ["measured on: " + "; ".join(sorted(versions)), ""]
     if fig.get("sample"):
         lines += ["## sample checks (all splits)", ""]
         for s in fig["sample"]:
