@@ -12,17 +12,28 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from bot.catalogue import language_of, localise, say
 from bot.citations import Answer, Citation
+from bot.short import ShortAnswer, short_answer
 from bot.timeline import newness
 from index.dates import article_day
+from index.text import script_of
 
-STATUS_WORDS = {"past": "past", "upcoming": "upcoming", "current": "under way"}
 
-
-def source_line(c: Citation) -> str:
-    """'Title — Outlet, 2024-11-12 — https://...' with whatever is known."""
+def _title(c: Citation, language: str = "en") -> str:
+    """The article's title as written (never translated); a title in the other script says so,
+    a gloss that needs no translator ("Arabic title")."""
     title = c.title or (c.path.rsplit("/", 1)[-1] if c.path else f"article {c.article_id}")
-    meta = ", ".join(x for x in (c.source, (c.published or "")[:10] or "undated") if x)
+    if c.title and script_of(c.title) != "other" and language_of(c.title) != language:
+        title += f" ({say('original_title', language)})"
+    return title
+
+
+def source_line(c: Citation, language: str = "en") -> str:
+    """'Title — Outlet, 2024-11-12 — https://...' with whatever is known."""
+    title = _title(c, language)
+    undated = say("undated_word", language)
+    meta = ", ".join(x for x in (c.source, (c.published or "")[:10] or undated) if x)
     parts = [title, meta]
     if c.url:
         parts.append(c.url)
@@ -43,34 +54,38 @@ def also_line(c: Citation) -> str | None:
 # --- time -------------------------------------------------------------------------------------
 
 
-def _when(published: str | None) -> str:
+def _when(published: str | None, language: str = "en") -> str:
     day = article_day(published)
-    return day.isoformat() if day else "undated"
+    return day.isoformat() if day else say("undated_word", language)
 
 
-def _said(c: Citation) -> str:
-    return ", ".join(x for x in (c.source, _when(c.published)) if x)
+def _said(c: Citation, language: str = "en") -> str:
+    return ", ".join(x for x in (c.source, _when(c.published, language)) if x)
 
 
 def time_lines(answer: Answer) -> list[str]:
-    """What an answer says about time, one line each: as of, per-citation dates, conflicts."""
+    """What an answer says about time, one line each: as of, per-citation dates, conflicts;
+    in the question's language."""
+    lang = language_of(answer.question)
     lines: list[str] = []
     if answer.refused or not answer.citations:
         if answer.filters:
-            lines.append(f"Searched only articles {answer.filters}.")
+            lines.append(say("searched_only", lang, filters=answer.filters))
         return lines
     today = dt.date.fromisoformat(answer.today) if answer.today else None
     newest = answer.as_of
     if newest:
-        tail = f"; today is {today.isoformat()}" if today else ""
-        lines.append(f"As of {newest} (the newest article used{tail}).")
+        tail = say("as_of_today", lang, today=today.isoformat()) if today else ""
+        lines.append(say("as_of", lang, date=newest, tail=tail))
     else:
-        lines.append("As of: unknown (the articles used are undated).")
+        lines.append(say("as_of_unknown", lang))
     if answer.filters:
-        lines.append(f"Searched only articles {answer.filters}.")
+        lines.append(say("searched_only", lang, filters=answer.filters))
     for c in answer.citations:
         head = f"[{c.n}] " + (
-            f"article of {_when(c.published)}" if c.published else "undated article"
+            say("article_of", lang, date=_when(c.published, lang))
+            if c.published
+            else say("undated_article", lang)
         )
         if not c.dates:
             lines.append(head + ".")
@@ -78,29 +93,47 @@ def time_lines(answer: Answer) -> list[str]:
         parts = []
         for m in c.dates:
             if not m.resolved:
-                parts.append(f"“{m.text}” cannot be placed in time")
+                parts.append(say("cannot_place", lang, text=m.text))
                 continue
             status = m.status(today) if today else None
-            word = STATUS_WORDS.get(status or "", "")
+            word = say(f"word_{status}", lang) if status else ""
             if status == "current" and m.first == m.last:
-                word = "today"
-            parts.append(f"“{m.text}” = {m.span_label()}" + (f", {word}" if word else ""))
-        lines.append(f"{head}: " + "; ".join(parts) + ".")
+                word = say("word_today", lang)
+            quoted = f"“{m.text}”" if lang == "en" else f"«{m.text}»"
+            parts.append(f"{quoted} = {m.span_label()}" + (f", {word}" if word else ""))
+        lines.append(f"{head}: " + ("; " if lang == "en" else "؛ ").join(parts) + ".")
     current = {c.quote: c.n for c in answer.citations}
     for conflict in answer.conflicts:
         new_n = current.get(conflict.newer.quote)
         old_n = current.get(conflict.older.quote)
-        newer = (f"[{new_n}] " if new_n else "") + _said(conflict.newer)
-        older = (f"[{old_n}] " if old_n else "") + _said(conflict.older)
-        new_says = ", ".join(conflict.newer_says) or "otherwise"
-        old_says = ", ".join(conflict.older_says) or "otherwise"
-        verdict = (
-            "The newest is preferred."
+        newer = (f"[{new_n}] " if new_n else "") + _said(conflict.newer, lang)
+        older = (f"[{old_n}] " if old_n else "") + _said(conflict.older, lang)
+        new_says = ", ".join(conflict.newer_says) or say("otherwise", lang)
+        old_says = ", ".join(conflict.older_says) or say("otherwise", lang)
+        verdict = say(
+            "newest_preferred"
             if newness(conflict.newer.published) > newness(conflict.older.published)
-            else "Which is newer is unknown."
+            else "newer_unknown",
+            lang,
         )
-        lines.append(f"Reports differ: {newer} says {new_says}; {older} said {old_says}. {verdict}")
+        lines.append(
+            say("reports_differ", lang, newer=newer, new_says=new_says, older=older,
+                old_says=old_says, verdict=verdict)
+        )  # fmt: skip
     return lines
+
+
+def short_line(answer: Answer) -> str | None:
+    """'Answer: Early December 2024 (upcoming) [1]', in the question's language, or None."""
+    short = short_answer(answer)
+    if short is None:
+        return None
+    return f"{say('short_answer', short.language)}: {short.line}"
+
+
+def answer_text(answer: Answer) -> str:
+    """The answer's text as the reader reads it: the refusal in the question's language."""
+    return localise(answer.text, language_of(answer.question)) if answer.refused else answer.text
 
 
 # --- terminal and JSON -------------------------------------------------------------------------
@@ -108,16 +141,19 @@ def time_lines(answer: Answer) -> list[str]:
 
 def plain(answer: Answer) -> str:
     """Plain text for pipes and logs."""
-    lines = [answer.text]
+    lang = language_of(answer.question)
+    short = short_line(answer)
+    lines = [short, ""] if short else []
+    lines.append(answer_text(answer))
     if answer.notice:
         lines += ["", f"note: {answer.notice}"]
     when = time_lines(answer)
     if when:
         lines += ["", *when]
     if answer.citations:
-        lines += ["", "Sources:"]
+        lines += ["", say("sources", lang) + ":"]
         for c in answer.citations:
-            lines.append(f"[{c.n}] {source_line(c)}")
+            lines.append(f"[{c.n}] {source_line(c, lang)}")
             if c.quote not in answer.text:  # an extractive answer already is the quotes
                 lines.append(f"    “{c.quote}”")
             also = also_line(c)
@@ -131,9 +167,14 @@ def styled(answer: Answer) -> Any:
     from rich.console import Group
     from rich.text import Text
 
+    lang = language_of(answer.question)
     parts: list[Any] = []
+    short = short_line(answer)
+    if short:
+        parts.append(Text(short, style="bold green"))
+        parts.append(Text(""))
     body = Text()
-    body.append(answer.text, style="bold" if not answer.refused else "yellow")
+    body.append(answer_text(answer), style="bold" if not answer.refused else "yellow")
     parts.append(body)
     if answer.notice:
         parts.append(Text(f"note: {answer.notice}", style="dim"))
@@ -143,11 +184,11 @@ def styled(answer: Answer) -> Any:
         parts.extend(Text(line, style="italic") for line in when)
     if answer.citations:
         parts.append(Text(""))
-        parts.append(Text("Sources", style="underline"))
+        parts.append(Text(say("sources", lang), style="underline"))
         for c in answer.citations:
             entry = Text()
             entry.append(f"[{c.n}] ", style="bold cyan")
-            entry.append(source_line(c))
+            entry.append(source_line(c, lang))
             parts.append(entry)
             if c.quote not in answer.text:
                 parts.append(Text(f"    “{c.quote}”", style="dim"))
@@ -157,9 +198,19 @@ def styled(answer: Answer) -> Any:
     return Group(*parts)
 
 
+def as_json(answer: Answer) -> dict[str, object]:
+    """What `ask --json` prints: the Answer's fields, the refusal in the question's language, and
+    "short_answer" (null when there is none)."""
+    data = answer.as_json()
+    data["answer"] = answer_text(answer)
+    short: ShortAnswer | None = short_answer(answer)
+    data["short_answer"] = short.as_json() if short else None
+    return data
+
+
 def to_json(answer: Answer) -> str:
     """One line of JSON, as `ask --json` prints it."""
-    return json.dumps(answer.as_json(), ensure_ascii=False)
+    return json.dumps(as_json(answer), ensure_ascii=False)
 
 
 # --- Telegram ----------------------------------------------------------------------------------
@@ -325,11 +376,11 @@ def _cut(text: str, start: int, end: int) -> int:
     return end
 
 
-def _source_entry(doc: TelegramDoc, c: Citation) -> None:
+def _source_entry(doc: TelegramDoc, c: Citation, language: str = "en") -> None:
     """'[n] Title — Outlet, date — url', the same visible text as ``source_line``."""
-    line = source_line(c)
+    line = source_line(c, language)
     doc.add(f"[{c.n}] ")
-    title = c.title or (c.path.rsplit("/", 1)[-1] if c.path else f"article {c.article_id}")
+    title = _title(c, language)
     url = c.url if c.url and line.endswith(c.url) else None
     if line.startswith(title):
         doc.add(title, "b")
@@ -344,22 +395,28 @@ def _source_entry(doc: TelegramDoc, c: Citation) -> None:
 def telegram_doc(answer: Answer) -> TelegramDoc:
     """The answer with its [n] markers, quoted sentences in blockquotes, then its sources."""
     doc = TelegramDoc()
+    lang = language_of(answer.question)
+    short = short_line(answer)
+    if short:
+        doc.add(short, "b").add("\n\n")
     quotes = {c.quote.strip() for c in answer.citations}
-    for i, line in enumerate(answer.text.split("\n")):
+    for i, line in enumerate(answer_text(answer).split("\n")):
         if i:
             doc.add("\n")
         body = _MARKERS.sub("", line).strip()
         doc.add(line, "blockquote" if body and body in quotes else None)
     if answer.notice:
         doc.add("\n\n").add(f"note: {answer.notice}", "i")
-    when = time_lines(answer)  # as of, event dates upcoming or past, disagreements
+    # as of, filters, disagreements; per-citation date notes ("[1] article of ...") are for
+    # /sources and the buttons: in a chat they are noise under the answer
+    when = [line for line in time_lines(answer) if not line.startswith("[")]
     if when:
         doc.add("\n\n").add("\n".join(when), "i")
     if answer.citations:
-        doc.add("\n\n").add("Sources", "b")
+        doc.add("\n\n").add(say("sources", lang), "b")
         for c in answer.citations:
             doc.add("\n")
-            _source_entry(doc, c)
+            _source_entry(doc, c, lang)
             if c.quote not in answer.text:  # a written answer: show what it rests on
                 doc.add("\n").add(c.quote, "blockquote")
     return doc
@@ -376,13 +433,17 @@ def telegram_sources(answer: Answer, limit: int = TELEGRAM_LIMIT) -> list[Telegr
     doc.add("Sources for: ", "b").add(answer.question)
     if answer.rewritten:
         doc.add("\n").add(f"(understood as: {answer.rewritten})", "i")
+    lang = language_of(answer.question)
     for c in answer.citations:
         doc.add("\n\n")
-        _source_entry(doc, c)
+        _source_entry(doc, c, lang)
         doc.add("\n")
         with doc.styled("blockquote"):
             a, b = c.span
             doc.add(c.text[:a]).add(c.text[a:b], "b").add(c.text[b:])
+    notes = [line for line in time_lines(answer) if line.startswith("[")]
+    if notes:
+        doc.add("\n\n").add("\n".join(notes), "i")
     return doc.parts(limit)
 
 
@@ -391,6 +452,7 @@ def telegram_sources(answer: Answer, limit: int = TELEGRAM_LIMIT) -> list[Telegr
 # The bot's command menu, in the order Telegram shows it: (command, description).
 TELEGRAM_COMMANDS = (
     ("ask", "Ask a question about the news"),
+    ("latest", "The newest articles (since:3d source:AFP)"),
     ("sources", "Full sources of my last answer"),
     ("new", "Forget this conversation"),
     ("status", "Index size and last update"),
@@ -398,8 +460,11 @@ TELEGRAM_COMMANDS = (
 )
 
 
-def telegram_help(info: dict[str, Any], username: str | None) -> list[TelegramPart]:
-    """/start and /help: what the bot does, how to ask, what it knows (``info``: index_status)."""
+def telegram_help(
+    info: dict[str, Any], username: str | None, tries: tuple[str, ...] | list[str] = ()
+) -> list[TelegramPart]:
+    """/start and /help: what the bot does, how to ask, what it knows (``info``: index_status),
+    and ``tries``: questions to try, from the user's own articles."""
     doc = TelegramDoc()
     articles = info.get("articles") or 0
     doc.add("I answer questions about the news from ")
@@ -423,6 +488,10 @@ def telegram_help(info: dict[str, Any], username: str | None) -> list[TelegramPa
     for command, description in TELEGRAM_COMMANDS:
         name = "/ask QUESTION" if command == "ask" else f"/{command}"
         doc.add(f"\n{name} — {description}")
+    if tries:
+        doc.add("\n\n").add("Try", "b")
+        for t in tries:
+            doc.add(f"\n• {t}")
     return doc.parts()
 
 

@@ -267,7 +267,7 @@ _DECADE = re.compile(
 _YEAR_AFTER = re.compile(r"^\s*(?:م(?!\w)|AD\b|BC\b|CE\b|هـ|ه(?!\w))")
 
 
-def _is_year(text: str, start: int, end: int) -> bool:
+def is_year(text: str, start: int, end: int) -> bool:
     """Whether the number at ``text[start:end]`` is a year rather than a count."""
     digits = text[start:end]
     if not digits.isdigit() or len(digits) != 4:
@@ -301,7 +301,7 @@ def _numbers(text: str, skip: list[tuple[int, int]], words: list[str]) -> bool:
     digits inside ``skip`` (dates, clock times) are no count."""
     for match in _NUMBER.finditer(text):
         a, b = match.span()
-        if any(s <= a and b <= e for s, e in skip) or _is_year(text, a, b):
+        if any(s <= a and b <= e for s, e in skip) or is_year(text, a, b):
             continue
         return True
     if _EN_DURATION.search(text):
@@ -468,7 +468,7 @@ def facts_in(sentence: str) -> frozenset[str]:
     clocks = [m.span() for m in _CLOCK.finditer(text)]
     decades = [m.span() for m in _DECADE.finditer(text)]
     skip += decades
-    if skip or clocks or any(_is_year(text, *m.span()) for m in _NUMBER.finditer(text)):
+    if skip or clocks or any(is_year(text, *m.span()) for m in _NUMBER.finditer(text)):
         found.add("when")
     words: list[str] = []
     gaps: list[str] = []

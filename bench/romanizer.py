@@ -1,0 +1,133 @@
+"""Can an Arabic name be written in Latin letters without a translator? Measured, not assumed.
+
+Names with known English spellings, as the two languages of XQuAD (../shared/eval/xquad, CC BY-SA
+4.0) write the same answer, plus the four of the sample article: the people among the answers
+whose English and Arabic forms have the same number of words (the list is below; places, teams
+and companies were left out by hand).
+
+- arabic-name-romanizer (Arabic -> Latin): right when its first candidate is the English
+  spelling (case, accents, hyphens and apostrophes aside); "surname" counts the last word only.
+- arabnamer (English -> Arabic, with a similarity score): right when the Arabic it writes for
+  the English spelling matches the Arabic as written (its own similarity >= 85), which is what
+  matching a Latin name in a question to an Arabic article needs.
+
+Adopted for short answers only if >= 90% right (issue 12). Run:
+    .venv/bin/python bench/romanizer.py [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+import unicodedata
+
+NAMES = [
+    # the sample article (data/articles): the spellings of the English press
+    ("ماثيو ميلر", "Matthew Miller"), ("أنتوني بلينكن", "Antony Blinken"),
+    ("لويد أوستن", "Lloyd Austin"), ("بايدن", "Biden"),
+    # XQuAD: answers of the same question in Arabic and English
+    ("كاوان شورت", "Kawann Short"), ("كورت كولمان", "Kurt Coleman"), ("كوني إيلي", "Kony Ealy"),
+    ("مانينغ", "Manning"), ("جون إلواي", "John Elway"), ("بايتون مانينغ", "Peyton Manning"),
+    ("ليدي غاغا", "Lady Gaga"), ("مارلي ماتلين", "Marlee Matlin"), ("نيوتن", "Newton"),
+    ("أندرسون", "Anderson"), ("بيني فاولر", "Bennie Fowler"), ("ميلر", "Miller"),
+    ("وارد", "Ward"), ("رولو", "Rollo"), ("دروغو", "Drogo"), ("أورسل", "Oursel"),
+    ("تسلا", "Tesla"), ("غوغلييلمو ماركوني", "Guglielmo Marconi"), ("إديسون", "Edison"),
+    ("جاك لوفيفر", "Jacques Lefevre"), ("ويليام فاريل", "William Farel"),
+    ("تشارلز بورتر", "Charles Porter"), ("تشارلز ريتشارد", "Charles Richard"),
+    ("جوزيف شيا", "Joseph Shea"), ("نافزجير", "Nafzger"), ("وليام سميث", "William Smith"),
+    ("تشارلز داروين", "Charles Darwin"), ("شين كوو", "Shen Kuo"), ("ابن سينا", "Ibn Sina"),
+    ("جيمس هوتون", "James Hutton"), ("هنري كول", "Henry Cole"), ("برايان ديفيز", "Bryan Davies"),
+    ("روبرت كينتنر", "Robert Kintner"), ("يوتشي", "Jochi"), ("بيرسي شيلي", "Percy Shelley"),
+    ("جان ريبولت", "Jean Ribault"), ("توماس بيكيتي", "Thomas Piketty"),
+    ("سوزان فورمان", "Susan Foreman"), ("كاثرين تيت", "Catherine Tate"),
+    ("دودلي سيمبسون", "Dudley Simpson"), ("تريفور مارتن", "Trevor Martin"),
+    ("ديفيد بانكس", "David Banks"), ("إيرو سارنين", "Eero Saarinen"),
+    ("لاري إليسون", "Larry Ellison"), ("بول سامويلسون", "Paul Samuelson"),
+    ("يوجين فاما", "Eugene Fama"), ("جيجين خان", "Gegeen Khan"), ("هويسنج لي", "Hoesung Lee"),
+    ("بيرت بولين", "Bert Bolin"), ("جون ويسلي", "John Wesley"), ("أرسطو", "Aristotle"),
+    ("إسحاق نيوتن", "Isaac Newton"), ("غاندي", "Gandhi"), ("جوش نورمان", "Josh Norman"),
+    ("جان كوفين", "Jean Cauvin"), ("فريدريك وليام", "Frederick William"),
+    ("تيودور فونتان", "Theodor Fontane"), ("أدولف جالاند", "Adolf Galland"),
+    ("أنطوان لافوازييه", "Antoine Lavoisier"), ("جيمس ديوار", "James Dewar"),
+    ("غوتفريت زيمبا", "Gottfried Semper"), ("كوكوشو", "Kokochu"), ("هولاكو خان", "Hulagu Khan"),
+    ("غازان خان", "Ghazan Khan"), ("هنري ديفد ثورو", "Henry David Thoreau"),
+    ("موهانداس غاندي", "Mohandas Gandhi"), ("خوان مانويل سانتوس", "Juan Manuel Santos"),
+    ("بنيامين نتنياهو", "Benjamin Netanyahu"), ("أندرو جاكسون", "Andrew Jackson"),
+    ("ساتيا ناديلا", "Satya Nadella"), ("جون كورزين", "Jon Corzine"),
+    ("ميلتون فريدمان", "Milton Friedman"), ("جورج ستيجلر", "George Stigler"),
+]  # fmt: skip
+
+
+def _key(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return "".join(ch for ch in text.casefold() if ch.isalnum() or ch == " ").strip()
+
+
+def romanizer() -> dict[str, object]:
+    from arabic_name_romanizer import Transliterator
+
+    tr = Transliterator()
+    t0 = time.perf_counter()
+    got = tr.transliterate_many([a for a, _ in NAMES])
+    seconds = time.perf_counter() - t0
+    right = [(_key(g) == _key(e)) for g, (_, e) in zip(got, NAMES, strict=True)]
+    surname = [
+        (_key(g).split()[-1:] == _key(e).split()[-1:]) for g, (_, e) in zip(got, NAMES, strict=True)
+    ]
+    return {
+        "names": len(NAMES),
+        "right": sum(right),
+        "share": round(sum(right) / len(NAMES), 3),
+        "surname_right": sum(surname),
+        "seconds": round(seconds, 2),
+        "wrong": [
+            {"arabic": a, "english": e, "got": g}
+            for g, (a, e), ok in zip(got, NAMES, right, strict=True)
+            if not ok
+        ],
+    }
+
+
+def arabnamer() -> dict[str, object]:
+    os.environ.setdefault("ARABNAMER_OFFLINE", "1")  # never download its model
+    import arabnamer as an
+
+    t0 = time.perf_counter()
+    results = an.translit_batch([e for _, e in NAMES])
+    seconds = time.perf_counter() - t0
+    right = []
+    wrong = []
+    for result, (a, e) in zip(results, NAMES, strict=True):
+        written = str(getattr(result, "arabic", None) or getattr(result, "text", result))
+        ok, score = an.similarity(written, a)
+        right.append(ok)
+        if not ok:
+            wrong.append({"english": e, "arabic": a, "got": written, "score": score})
+    return {
+        "names": len(NAMES),
+        "right": sum(right),
+        "share": round(sum(right) / len(NAMES), 3),
+        "seconds": round(seconds, 2),
+        "wrong": wrong,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    args = parser.parse_args()
+    report = {"arabic-name-romanizer": romanizer(), "arabnamer": arabnamer()}
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=1))
+        return
+    for name, r in report.items():
+        print(f"{name}: {r['right']}/{r['names']} right ({r['share']:.0%}) in {r['seconds']} s")
+        for w in r["wrong"]:  # type: ignore[attr-defined]
+            print("   ", w)
+
+
+if __name__ == "__main__":
+    main()

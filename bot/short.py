@@ -1,0 +1,613 @@
+"""The short answer: the asked fact, in the question's language, from the lead quote alone.
+
+Above the quotes, for a question that asks when, how many, who or where (index/facts.py), when
+the lead quote carries that fact in a form that can be written without a translator:
+
+- dates: the quote's date expressions as index/dates.py placed them ("أوائل كانون الأول/ديسمبر"
+  in an article of 2024-11-12 is "Early December 2024"; in an undated one "Early December (the
+  article gives no year and is undated)"), upcoming, under way or past as of today;
+- numbers with their unit, money, percentages, durations: the digits as written and a small
+  table of unit words ("43972 شخصا" is "43,972 people", "شهرًا" is "a month");
+- places from a small table of names in both languages ("في غزة": Gaza), next to a word of the
+  question;
+- names of people and organisations only in the script the article wrote them in, next to the
+  words of a question in that script: Arabic names are not romanised, since no romaniser on PyPI
+  writes them right often enough (bench/romanizer.py: arabic-name-romanizer 15 of 77 names).
+
+Nothing else: yes/no and why questions, several candidates the question cannot tell apart, a
+fact the quote does not carry, all give None. A wrong short answer is worse than none.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.catalogue import language_of, say
+from bot.citations import Answer
+from index.dates import DateMention, article_day, normalize_word, resolve_dates
+from index.facts import is_year, kind_of
+from index.text import STOPWORDS, ascii_digits, match_tokens
+
+
+@dataclass(frozen=True)
+class ShortAnswer:
+    """The asked fact in a few words, with the number of the citation it comes from."""
+
+    text: str
+    n: int
+    kind: str  # "when", "how_many", "who" or "where"
+    language: str  # "en" or "ar": the question's
+
+    @property
+    def line(self) -> str:
+        return f"{self.text} [{self.n}]"
+
+    def as_json(self) -> dict[str, object]:
+        return {"text": self.text, "n": self.n, "kind": self.kind, "language": self.language}
+
+
+def short_answer(answer: Answer) -> ShortAnswer | None:
+    """The short answer to ``answer``'s question from its lead quote, or None (also for a
+    generated answer, which states the fact in its own words)."""
+    if answer.refused or not answer.citations or answer.mode != "extractive":
+        return None
+    lead = answer.citations[0]
+    today = dt.date.fromisoformat(answer.today) if answer.today else None
+    return extract(
+        answer.question, lead.quote, lead.n, published=lead.published, dates=lead.dates,
+        today=today,
+    )  # fmt: skip
+
+
+def extract(
+    question: str,
+    sentence: str,
+    n: int = 1,
+    *,
+    published: str | None = None,
+    dates: Sequence[DateMention] | None = None,
+    today: dt.date | None = None,
+) -> ShortAnswer | None:
+    """The fact ``question`` asks for, as ``sentence`` (of an article ``published``) gives it."""
+    kind = kind_of(question)
+    if kind not in ("when", "how_many", "who", "where") or not sentence.strip():
+        return None
+    language = language_of(question)
+    anchor = article_day(published)
+    if dates is None:
+        dates = resolve_dates(sentence, anchor)
+    text: str | None
+    if kind == "when":
+        text = _when(sentence, dates, anchor, today, language)
+    elif kind == "how_many":
+        text = _how_many(question, sentence, dates, language)
+    elif kind == "who":
+        text = _who(question, sentence)
+    else:
+        text = _where(question, sentence, language)
+    return ShortAnswer(text, n, kind, language) if text else None
+
+
+# --- when --------------------------------------------------------------------------------------
+
+_DUMMY = dt.date(2001, 7, 1)  # places a month name without a year, to read its month and part
+AR_MONTHS = ("", "يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس",
+             "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر")  # fmt: skip
+AR_WEEKDAYS = ("الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت", "الأحد")
+_YEAR_DIGITS = re.compile(r"\d{4}")
+
+
+@dataclass(frozen=True)
+class _Span:
+    first: dt.date
+    last: dt.date
+    year_known: bool
+
+
+def _month_end(day: dt.date) -> int:
+    return calendar.monthrange(day.year, day.month)[1]
+
+
+def _span_en(span: _Span) -> str | None:
+    """'7 October 2023', 'Early December 2024', 'December', '2025', '18 to 24 November 2024'."""
+    first, last = span.first, span.last
+    year = f" {first.year}" if span.year_known else ""
+    month = calendar.month_name[first.month]
+    if first == last:
+        return f"{first.day} {month}{year}"
+    if (first.year, first.month) == (last.year, last.month):
+        end = _month_end(first)
+        if first.day == 1 and last.day == end:
+            return f"{month}{year}"
+        if (first.day, last.day) == (1, 10):
+            return f"Early {month}{year}"
+        if (first.day, last.day) == (11, 20):
+            return f"Mid-{month}{year}"
+        if (first.day, last.day) == (21, end):
+            return f"Late {month}{year}"
+        return f"{first.day} to {last.day} {month}{year}"
+    if not span.year_known:
+        return None
+    if (first.month, first.day, last.month, last.day) == (1, 1, 12, 31) and first.year == last.year:
+        return str(first.year)
+    last_month = calendar.month_name[last.month]
+    if first.year == last.year:
+        return f"{first.day} {month} to {last.day} {last_month}{year}"
+    return f"{first.day} {month} {first.year} to {last.day} {last_month} {last.year}"
+
+
+def _date_ar(day: dt.date) -> str:
+    return f"{day.day} {AR_MONTHS[day.month]} {day.year}"
+
+
+def _status(m: DateMention, anchor: dt.date | None, today: dt.date | None) -> str | None:
+    """'upcoming' or 'current' as of today; 'past' only for what was ahead when reported."""
+    if today is None or not m.resolved:
+        return None
+    status = m.status(today)
+    if status == "past" and not (anchor and m.first and m.first > anchor):
+        return None
+    return status
+
+
+def _when(
+    sentence: str,
+    dates: Sequence[DateMention],
+    anchor: dt.date | None,
+    today: dt.date | None,
+    language: str,
+) -> str | None:
+    mentions = list(dates)
+    # "said on Tuesday" is when it was reported: a weekday gives way to any other date
+    if any(m.kind != "weekday" for m in mentions):
+        mentions = [m for m in mentions if m.kind != "weekday"]
+    years = _bare_years(sentence, dates)
+    if len(mentions) + len(years) != 1:
+        return None  # no date, or several the question cannot tell apart
+    if years:
+        return years[0]
+    m = mentions[0]
+    status = _status(m, anchor, today)
+    if language == "ar":
+        return _when_ar(m, anchor, status)
+    return _when_en(m, anchor, status)
+
+
+def _bare_years(sentence: str, dates: Sequence[DateMention]) -> list[str]:
+    text = ascii_digits(sentence)
+    out = []
+    for match in re.finditer(r"(?<!\d)\d{4}(?!\d)", text):
+        a, b = match.span()
+        if any(m.start <= a and b <= m.end for m in dates):
+            continue
+        if is_year(text, a, b):
+            out.append(match.group())
+    return out
+
+
+def _placed(m: DateMention) -> _Span | None:
+    """Month, day and part of a mention that could not be placed (an undated article)."""
+    found = resolve_dates(m.text, _DUMMY)
+    if len(found) != 1 or found[0].first is None or found[0].last is None:
+        return None
+    return _Span(found[0].first, found[0].last, year_known=False)
+
+
+def _when_en(m: DateMention, anchor: dt.date | None, status: str | None) -> str | None:
+    note = ""
+    if m.kind == "weekday":
+        if m.first is None:
+            found = resolve_dates(m.text, _DUMMY)
+            if len(found) != 1 or found[0].first is None:
+                return None
+            return f"{calendar.day_name[found[0].first.weekday()]} {say('undated', 'en')}"
+        text = f"{calendar.day_name[m.first.weekday()]}, {_span_en(_Span(m.first, m.first, True))}"
+    elif m.first is not None and m.last is not None:
+        text = _span_en(_Span(m.first, m.last, True)) or ""
+    elif m.kind in ("day", "month", "part"):
+        span = _placed(m)
+        text = (_span_en(span) or "") if span else ""
+        note = " " + say("no_year_undated" if anchor is None else "no_year", "en")
+    else:
+        return None  # "next week" in an undated article: nothing to say in English words
+    if not text:
+        return None
+    if status:
+        note += " " + say(status, "en")
+    return text[0].upper() + text[1:] + note
+
+
+def _when_ar(m: DateMention, anchor: dt.date | None, status: str | None) -> str | None:
+    text = " ".join(m.text.split())
+    if m.first is not None and m.last is not None:
+        if m.kind == "weekday" or m.kind in ("week",):
+            text += f" ({_date_ar(m.first)})" if m.first == m.last else ""
+        elif not _YEAR_DIGITS.search(ascii_digits(m.text)) and m.kind in ("day", "month", "part"):
+            text += f" {m.first.year}"
+    elif m.kind in ("day", "month", "part"):
+        text += " " + say("no_year_undated" if anchor is None else "no_year", "ar")
+    else:
+        text += " " + say("undated", "ar")
+    if status:
+        text += " " + say(status, "ar")
+    return text
+
+
+# --- how many ----------------------------------------------------------------------------------
+
+# Unit words after a number: normalised Arabic (and English) word -> English (singular, plural).
+_UNITS_AR: dict[str, tuple[str, str]] = {}
+for _words, _en in (
+    ("شخص شخصا أشخاص اشخاص شخصًا", ("person", "people")),
+    ("قتيل قتيلا قتلى", ("dead", "dead")),
+    ("جريح جريحا جرحى مصاب مصابا مصابين", ("injured", "injured")),
+    ("طفل طفلا أطفال", ("child", "children")),
+    ("امرأة نساء سيدة", ("woman", "women")),
+    ("مدني مدنيا مدنيين مدنيون", ("civilian", "civilians")),
+    ("جندي جنديا جنود", ("soldier", "soldiers")),
+    ("فلسطيني فلسطينيا فلسطينيين", ("Palestinian", "Palestinians")),
+    ("شاحنة شاحنات", ("truck", "trucks")),
+    ("منزل منزلا منازل", ("home", "homes")),
+    ("دولار دولارا دولارات", ("dollar", "dollars")),
+    ("يورو", ("euro", "euros")),
+    ("ريال ريالا ريالات", ("riyal", "riyals")),
+    ("درهم درهما دراهم", ("dirham", "dirhams")),
+    ("دينار دينارا دنانير", ("dinar", "dinars")),
+    ("جنيه جنيها جنيهات", ("pound", "pounds")),
+    ("كيلومتر كيلومترا كيلومترات كلم", ("kilometre", "kilometres")),
+    ("متر مترا أمتار", ("metre", "metres")),
+    ("طن طنا أطنان", ("tonne", "tonnes")),
+    ("برميل برميلا براميل", ("barrel", "barrels")),
+    ("يوم يوما أيام", ("day", "days")),
+    ("أسبوع أسبوعا أسابيع", ("week", "weeks")),
+    ("شهر شهرا أشهر شهور", ("month", "months")),
+    ("عام عاما أعوام سنة سنوات", ("year", "years")),
+    ("ساعة ساعات", ("hour", "hours")),
+    ("دقيقة دقائق", ("minute", "minutes")),
+    ("نقطة نقاط", ("point", "points")),
+    ("صوت صوتا أصوات", ("vote", "votes")),
+    ("مقعد مقعدا مقاعد", ("seat", "seats")),
+    ("دولة دول", ("country", "countries")),
+    ("مرة مرات", ("time", "times")),
+):
+    for _w in _words.split():
+        _UNITS_AR[normalize_word(_w)] = _en
+_UNITS_EN = {v for pair in _UNITS_AR.values() for v in pair} | {
+    "people", "percent", "killed", "deaths", "victims", "members", "patients", "students",
+}  # fmt: skip
+_SCALE_AR = {normalize_word(w): en for ws, en in (
+    ("ألف ألفا آلاف", "thousand"), ("مليون مليونا ملايين", "million"),
+    ("مليار مليارا مليارات بليون", "billion"), ("تريليون", "trillion"),
+) for w in ws.split()}  # fmt: skip
+_SCALE_EN = {"thousand", "million", "billion", "trillion"}
+_NUMBER_WORDS_AR = {normalize_word(w): v for ws, v in (
+    ("واحد واحدة", 1), ("اثنان اثنين اثنتان اثنتين", 2), ("ثلاث ثلاثة", 3), ("أربع أربعة", 4),
+    ("خمس خمسة", 5), ("ست ستة", 6), ("سبع سبعة", 7), ("ثماني ثمانية ثمان", 8), ("تسع تسعة", 9),
+    ("عشر عشرة", 10),
+) for w in ws.split()}  # fmt: skip
+_NUMBER_WORDS_EN = {w: i + 1 for i, w in enumerate(
+    "one two three four five six seven eight nine ten eleven twelve".split()
+)}  # fmt: skip
+# Durations that carry their own number: "شهرًا" is a month, "يومين" two days.
+_DURATIONS_AR = {normalize_word(w): en for w, en in (
+    ("شهرا", "a month"), ("شهرين", "two months"), ("شهران", "two months"),
+    ("أسبوعا", "a week"), ("أسبوعين", "two weeks"), ("أسبوعان", "two weeks"),
+    ("يوما", "a day"), ("يومين", "two days"), ("يومان", "two days"),
+    ("عاما", "a year"), ("عامين", "two years"), ("سنتين", "two years"),
+    ("ساعتين", "two hours"), ("ساعتان", "two hours"),
+)}  # fmt: skip
+_PERCENT = re.compile(r"\s*(?:%|٪|بالمئة|بالمائة|في\s+المئة|في\s+المائة|per\s?cent\b|percent\b)")
+_NUM = re.compile(r"(?<![\w.,٬])(\d{1,3}(?:[,٬]\d{3})+|\d+)(?:[.٫](\d+))?(?![\d])")
+# A word with its tashkeel and tatweel (they are letters' marks, not word breaks).
+_WORD = re.compile(r"[\w\u0610-\u061a\u064b-\u065f\u0670\u0640'’]+")
+_HOW_LONG = re.compile(r"\bhow long\b|\bfor how long\b|ما\s+(?:هي\s+)?مد[ةه]|كم\s+من\s+الوقت", re.I)
+_MONEY_BEFORE = re.compile(r"[$€£]\s*$")
+
+
+@dataclass(frozen=True)
+class _Quantity:
+    start: int
+    end: int
+    value: str  # the number as English writes it: "43,972", "3.5", "two"
+    scale: str | None  # "million" ...
+    unit: tuple[str, str] | None  # English (singular, plural)
+    unit_words: frozenset[str]  # the unit as written, normalised, for matching the question
+    percent: bool = False
+    duration: bool = False
+    money: str | None = None  # "$" before the number
+
+
+def _format_number(digits: str, decimals: str | None) -> str:
+    whole = int(digits.replace(",", "").replace("٬", ""))
+    text = f"{whole:,}"
+    return f"{text}.{decimals}" if decimals else text
+
+
+def _quantities(sentence: str, dates: Sequence[DateMention]) -> list[_Quantity]:
+    text = ascii_digits(sentence)  # the same length: a digit for a digit
+    skip = [(m.start, m.end) for m in dates]
+    out: list[_Quantity] = []
+    for match in _NUM.finditer(text):
+        a, b = match.span()
+        if any(s <= a and b <= e for s, e in skip) or is_year(text, a, b):
+            continue
+        if re.match(r"\s*[:.]\d", text[b:]) or re.search(r"\d[:.]\s*$", text[:a]):
+            continue  # a clock time
+        value = _format_number(match.group(1), match.group(2))
+        out.append(_after_number(text, a, b, value))
+    for match in _WORD.finditer(text):
+        word = normalize_word(match.group())
+        bare = word[1:] if word[:1] in "وبل" and len(word) > 3 else word
+        a, b = match.span()
+        if any(s <= a and b <= e for s, e in skip):
+            continue
+        if word in _NUMBER_WORDS_EN or bare in _NUMBER_WORDS_AR:
+            number = _NUMBER_WORDS_EN.get(word) or _NUMBER_WORDS_AR[bare]
+            quantity = _after_number(text, a, b, str(number))
+            if quantity.unit is not None or quantity.scale is not None:
+                out.append(quantity)
+        elif bare in _DURATIONS_AR or word in _DURATIONS_AR:
+            en = _DURATIONS_AR.get(bare) or _DURATIONS_AR[word]
+            out.append(_Quantity(a, b, en, None, None, frozenset({bare}), duration=True))
+    for match in re.finditer(
+        r"\b(a|an|one|two|three|four|five|six|seven|eight|nine|ten)\s+(day|week|month|year|"
+        r"hour|minute)s?\b",
+        text,
+        re.I,
+    ):
+        out.append(
+            _Quantity(*match.span(), match.group().lower(), None, None,
+                      frozenset({match.group(2).lower()}), duration=True)
+        )  # fmt: skip
+    return sorted(out, key=lambda q: q.start)
+
+
+def _after_number(text: str, a: int, b: int, value: str) -> _Quantity:
+    """The quantity whose number is ``text[a:b]``: its scale, unit, percent sign or currency."""
+    end = b
+    rest = text[b:]
+    scale = None
+    words = list(_WORD.finditer(rest))
+    i = 0
+    if words and rest[: words[0].start()].strip() == "":
+        w = normalize_word(words[0].group())
+        if w in _SCALE_EN or w in _SCALE_AR:
+            scale = w if w in _SCALE_EN else _SCALE_AR[w]
+            end = b + words[0].end()
+            i = 1
+    percent = _PERCENT.match(text, end)
+    if percent:
+        return _Quantity(a, percent.end(), value, scale, None, frozenset(), percent=True)
+    unit = None
+    unit_words: frozenset[str] = frozenset()
+    if i < len(words) and text[end : b + words[i].start()].strip() == "":
+        w = normalize_word(words[i].group())
+        bare = w[2:] if w.startswith("ال") else w
+        if w in _UNITS_AR or bare in _UNITS_AR:
+            unit = _UNITS_AR.get(w) or _UNITS_AR[bare]
+            unit_words = frozenset({bare})
+            end = b + words[i].end()
+        elif w.isascii() and w.isalpha():
+            unit_words = frozenset({w})
+            if w in _UNITS_EN or w.rstrip("s") in _UNITS_EN:
+                unit = (w, w)
+                end = b + words[i].end()
+    money = "$" if _MONEY_BEFORE.search(text[:a]) else None
+    return _Quantity(a, end, value, scale, unit, unit_words, money=money)
+
+
+def _english_quantity(q: _Quantity) -> str:
+    if q.duration:
+        return q.value
+    parts = [q.value]
+    if q.scale:
+        parts.append(q.scale)
+    text = " ".join(parts)
+    if q.money:
+        return q.money + text
+    if q.percent:
+        return text.replace(" ", "\u00a0") + "%" if not q.scale else text + " percent"
+    if q.unit:
+        singular, plural = q.unit
+        one = q.value in ("1", "one") and not q.scale
+        text += " " + (singular if one else plural)
+    return text
+
+
+def _how_many(
+    question: str, sentence: str, dates: Sequence[DateMention], language: str
+) -> str | None:
+    found = _quantities(sentence, dates)
+    if _HOW_LONG.search(question):
+        found = [q for q in found if q.duration or (q.unit and q.unit[1] in _TIME_UNITS)]
+    else:
+        found = [q for q in found if not q.duration] or found
+    if len(found) > 1:
+        found = [q for q in found if _unit_asked(question, q)]
+    if len(found) != 1:
+        return None
+    q = found[0]
+    if language == "ar" and not _latin(sentence):
+        return " ".join(sentence[q.start : q.end].split())
+    if language == "ar":
+        return None  # an Arabic question over an English quote: the unit would need a translator
+    return _english_quantity(q)
+
+
+_TIME_UNITS = {"days", "weeks", "months", "years", "hours", "minutes"}
+
+
+def _latin(text: str) -> bool:
+    letters = [ch for ch in text if ch.isalpha()]
+    return sum(ch.isascii() for ch in letters) > len(letters) / 2
+
+
+def _unit_asked(question: str, q: _Quantity) -> bool:
+    """Whether the question names this quantity's unit ("How many people": people)."""
+    asked = set(match_tokens(question))
+    words = {w.lower() for w in _WORD.findall(question)}
+    if q.unit and (q.unit[0].lower() in words or q.unit[1].lower() in words):
+        return True
+    if q.percent and ({"percentage", "percent", "proportion", "share"} & words or "نسبه" in asked):
+        return True
+    return any(t in asked for w in q.unit_words for t in match_tokens(w))
+
+
+# --- who and where -----------------------------------------------------------------------------
+
+# Words that end a name ("... ماثيو ميلر إن"): function words, said-verbs, prepositions.
+_NAME_STOP = frozenset(normalize_word(w) for w in (
+    "إن أن إنه أنه إنها أنها قال قالت أعلن أعلنت أضاف أكد في إلى الى على عن من مع خلال يوم "
+    "بعد قبل حيث الذي التي الذين لكن لأن كما وقد قد هو هي هم ضمن عبر منذ حتى أو ثم بشأن "
+    "said says told announced added on in at to for from with by of and that who which was is "
+    "will would has have had the a an"
+).split()) | STOPWORDS  # fmt: skip
+_PUNCT_STOP = re.compile(r"[،,.:;؛!?؟\"“”«»()\[\]]")
+
+
+def _tokens_of(text: str) -> list[tuple[str, int, int]]:
+    """Words of ``text``, normalised, with where they stand in ``text``."""
+    return [(normalize_word(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
+
+
+def _matches(word: str, asked: set[str]) -> bool:
+    tokens = match_tokens(word)
+    if not tokens:
+        return False
+    token = tokens[0]
+    return any(token == t or (len(t) >= 3 and token.startswith(t)) for t in asked)
+
+
+def _after_anchor(question: str, sentence: str, max_words: int) -> tuple[int, int] | None:
+    """The words right after the question's words in ``sentence``, up to a stop word."""
+    asked = {t for t in match_tokens(question) if t not in _STOP_TOKENS}
+    if not asked:
+        return None
+    words = _tokens_of(sentence)
+    last_hit = -1
+    for i, (word, _a, _b) in enumerate(words):
+        if _matches(word, asked):
+            last_hit = i
+        elif last_hit >= 0 and word not in _NAME_STOP and i == last_hit + 1:
+            break
+    if last_hit < 0 or last_hit + 1 >= len(words):
+        return None
+    start = words[last_hit + 1][1]
+    if _PUNCT_STOP.search(sentence[words[last_hit][2] : start]):
+        return None  # "وقال ميلر:" - what follows the colon is a quote, not a name
+    end = start
+    for word, a, b in words[last_hit + 1 : last_hit + 1 + max_words + 1]:
+        bare = word[1:] if word.startswith("و") and len(word) > 3 else word
+        if word in _NAME_STOP or bare in _NAME_STOP or _matches(word, asked):
+            break
+        if _PUNCT_STOP.search(sentence[end:a]) and end != start:
+            break
+        end = b
+    else:
+        return None  # no stop within reach: not a name but the rest of a clause
+    return (start, end) if end > start else None
+
+
+_STOP_TOKENS = frozenset(t for w in STOPWORDS for t in match_tokens(w)) | frozenset(
+    match_tokens("هو هي من who is was the")
+)
+_CAPITALISED = re.compile(r"[A-Z][\w'’\-]*")
+
+
+def _who(question: str, sentence: str) -> str | None:
+    """The name right after the question's words, in the sentence's own script.
+
+    Only when question and sentence share a script: an Arabic name stays in Arabic, and an
+    English question cannot point at the words of an Arabic sentence.
+    """
+    if _latin(question) != _latin(sentence):
+        return None
+    span = _after_anchor(question, sentence, max_words=8)
+    if span is None:
+        return None
+    name = " ".join(sentence[span[0] : span[1]].split())
+    if _latin(sentence):
+        words = name.split()
+        if not words or not all(_CAPITALISED.fullmatch(w) for w in words):
+            return None
+    return name
+
+
+# Places that both languages name alike, Arabic (normalised, without ال) -> English.
+PLACES = {normalize_word(ar): en for ar, en in (
+    ("غزة", "Gaza"), ("قطاع غزة", "the Gaza Strip"), ("إسرائيل", "Israel"), ("القدس", "Jerusalem"),
+    ("الضفة الغربية", "the West Bank"), ("رفح", "Rafah"), ("خان يونس", "Khan Younis"),
+    ("لبنان", "Lebanon"), ("بيروت", "Beirut"), ("سوريا", "Syria"), ("دمشق", "Damascus"),
+    ("الأردن", "Jordan"), ("عمان", "Amman"), ("مصر", "Egypt"), ("القاهرة", "Cairo"),
+    ("السعودية", "Saudi Arabia"), ("الرياض", "Riyadh"), ("جدة", "Jeddah"), ("مكة", "Mecca"),
+    ("الإمارات", "the UAE"), ("أبوظبي", "Abu Dhabi"), ("دبي", "Dubai"), ("قطر", "Qatar"),
+    ("الدوحة", "Doha"), ("الكويت", "Kuwait"), ("البحرين", "Bahrain"), ("اليمن", "Yemen"),
+    ("صنعاء", "Sanaa"), ("العراق", "Iraq"), ("بغداد", "Baghdad"), ("إيران", "Iran"),
+    ("طهران", "Tehran"), ("تركيا", "Turkey"), ("أنقرة", "Ankara"), ("إسطنبول", "Istanbul"),
+    ("ليبيا", "Libya"), ("تونس", "Tunisia"), ("الجزائر", "Algeria"), ("المغرب", "Morocco"),
+    ("الرباط", "Rabat"), ("السودان", "Sudan"), ("الخرطوم", "Khartoum"),
+    ("الولايات المتحدة", "the United States"), ("واشنطن", "Washington"),
+    ("نيويورك", "New York"), ("روسيا", "Russia"), ("موسكو", "Moscow"), ("الصين", "China"),
+    ("بكين", "Beijing"), ("فرنسا", "France"), ("باريس", "Paris"), ("بريطانيا", "Britain"),
+    ("لندن", "London"), ("ألمانيا", "Germany"), ("برلين", "Berlin"), ("أوكرانيا", "Ukraine"),
+    ("كييف", "Kyiv"), ("جنيف", "Geneva"), ("فيينا", "Vienna"), ("بروكسل", "Brussels"),
+    ("الهند", "India"), ("باكستان", "Pakistan"), ("أفغانستان", "Afghanistan"),
+)}  # fmt: skip
+_PLACES_EN = {en.lower().removeprefix("the "): ar for ar, en in PLACES.items()}
+_IN_AR = frozenset(normalize_word(w) for w in "في داخل قرب عند".split())
+
+
+def _where(question: str, sentence: str, language: str) -> str | None:
+    """A place of the table, after "في"/"ب" ("in"), next to a word of the question."""
+    asked = {t for t in match_tokens(question) if t not in _STOP_TOKENS}
+    if not asked or _latin(question) != _latin(sentence):
+        return None  # a place must sit next to what is asked, and only words can tell
+    words = _tokens_of(sentence)
+    found: dict[str, str] = {}  # table key -> as the sentence writes it
+    for i in range(len(words)):
+        place = _place_at(words, i)
+        if place is None:
+            continue
+        key, start, end = place
+        if any(_matches(w, asked) for w, _, _ in words[max(0, i - 5) : i]):
+            found.setdefault(key, sentence[start:end])
+    if len(found) != 1:
+        return None
+    key, written = found.popitem()
+    if language == "ar":
+        return None if _latin(sentence) else written
+    if key.isascii():
+        return written
+    return PLACES[key]
+
+
+def _place_at(words: list[tuple[str, int, int]], i: int) -> tuple[str, int, int] | None:
+    """The place that starts at word ``i`` after an "in": its table key and where it is written
+    (without the preposition's ب)."""
+    word, a, b = words[i]
+    prev = words[i - 1][0] if i else ""
+    if word.isascii():
+        if prev in ("in", "at", "near") and word in _PLACES_EN:
+            return word, a, b
+        return None
+    spans = []
+    if i + 1 < len(words):
+        spans.append((f"{word} {words[i + 1][0]}", words[i + 1][2]))
+    spans.append((word, b))
+    for text, end in spans:
+        for prefix in ("", "ب", "وب", "فب"):
+            if not text.startswith(prefix):
+                continue
+            rest = text[len(prefix) :]
+            key = rest if rest in PLACES else None
+            if key is None and rest.startswith("ال") and rest[2:] in PLACES:
+                key = rest[2:]
+            if key is None and "ال" + rest in PLACES:
+                key = "ال" + rest
+            if key is not None and (prefix.endswith("ب") or prev in _IN_AR):
+                return key, a + len(prefix), end
+    return None

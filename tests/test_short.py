@@ -1,0 +1,159 @@
+"""The short answer (bot/short.py) and the reader's language (bot/catalogue.py) on real sentences:
+the sample article (data/articles) and XQuAD (../shared/eval/xquad), cited the way production
+cites them (tests/citing.py), through the renderers' faces (terminal, JSON, Telegram)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from citing import citation
+from fake_telegram import parse_html
+
+from bot import render
+from bot.catalogue import MESSAGES, language_of, localise, say
+from bot.citations import NEED_QUESTION, REFUSAL, Answer
+from bot.short import extract, short_answer
+from index.text import sentence_spans
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "articles" / "000_df79775a9f276dd4.txt"
+_TEXT = SAMPLE.read_text(encoding="utf-8")
+SENTENCES = [_TEXT[a:b] for a, b in sentence_spans(_TEXT)]
+TODAY = dt.date(2024, 11, 22)
+
+
+def sentence(part: str) -> str:
+    [found] = [s for s in SENTENCES if part in s]
+    return found
+
+
+CASES = [
+    # (question, a sentence of the sample article, its article's date, the short answer)
+    ("When is the US-Israel meeting?", "أوائل كانون", None,
+     "Early December (the article gives no year and is undated)"),
+    ("When is the US-Israel meeting?", "أوائل كانون", "2024-11-12",
+     "Early December 2024 (upcoming)"),
+    ("متى سيعقد الاجتماع الأمريكي الإسرائيلي؟", "أوائل كانون", None,
+     "أوائل كانون الأول/ديسمبر (لا يذكر المقال السنة، والمقال غير مؤرخ)"),
+    ("متى سيعقد الاجتماع الأمريكي الإسرائيلي؟", "أوائل كانون", "2024-11-12",
+     "أوائل كانون الأول/ديسمبر 2024 (قادم)"),
+    ("How many people were killed in Gaza according to the health ministry?", "43972", None,
+     "43,972 people"),
+    ("كم عدد القتلى في غزة؟", "43972", None, "43972 شخصا"),
+    ("How many people did the Hamas attack kill?", "1206", None, "1,206 people"),
+    ("كم عدد الأشخاص الذين قتلوا في هجوم حماس؟", "1206", None, "1206 أشخاص"),
+    ("When did the war start?", "1206", None, "7 October 2023"),
+    ("متى بدأت الحرب؟", "1206", None, "7 أكتوبر 2023"),
+    ("How long did the letter give Israel?", "شهرًا", None, "a month"),
+    ("When did the senators call for a halt to arms sales?", "الشيوخ", "2024-11-12",
+     "Tuesday, 12 November 2024"),
+    ("من هو المتحدث باسم وزارة الخارجية؟", "ماثيو", None, "ماثيو ميلر"),
+    ("من أرسل الرسالة إلى إسرائيل في منتصف أكتوبر؟", "بلينكن", None,
+     "وزير الخارجية أنتوني بلينكن ووزير الدفاع لويد أوستن"),
+    # none: a name an English reader would need romanised, a sentence without the fact, the
+    # wrong kind of question
+    ("Who is the State Department spokesman?", "ماثيو", None, None),
+    ("Where will the meeting be held?", "مكان عقد", None, None),
+    ("أين سيعقد الاجتماع؟", "مكان عقد", None, None),
+    ("Where will the meeting be held?", "أوائل كانون", None, None),  # "في غزة" is not where
+    ("How many people were killed in Gaza according to the health ministry?", "أوائل كانون",
+     None, None),
+    ("Does the UN consider the Gaza death toll reliable?", "موثوقة", None, None),
+    ("What did the senators call for?", "الشيوخ", None, None),
+    ("Why did the United States not act?", "نهاية المطاف", None, None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("question", "part", "published", "expected"), CASES)
+def test_short_answer_of_the_sample(
+    question: str, part: str, published: str | None, expected: str | None
+) -> None:
+    got = extract(question, sentence(part), 3, published=published, today=TODAY)
+    assert (got.text if got else None) == expected
+    if got:
+        assert got.n == 3 and got.line == f"{expected} [3]"
+        assert got.language == language_of(question)
+
+
+def test_xquad_sentences() -> None:
+    """English sentences of XQuAD: dates, counts, a name after the question's words."""
+    died = "Tesla died on 7 January 1943."
+    assert extract("When did Tesla die?", died).text == "7 January 1943"  # type: ignore[union-attr]
+    points = (
+        "The Panthers defense gave up just 308 points, ranking sixth in the league, while also "
+        "leading the NFL in interceptions with 24 and boasting four Pro Bowl selections."
+    )
+    got = extract("How many points did the Panthers defense surrender?", points)
+    assert got is not None and got.text == "308 points"
+    # several counts and a question that names none of their units: no guess
+    assert extract("How many did they get?", points) is None
+
+
+def test_english_names_after_the_question_words() -> None:
+    quote = "The meeting was announced by State Department spokesman Matthew Miller on Tuesday."
+    got = extract("Who is the State Department spokesman?", quote)
+    assert got is not None and got.text == "Matthew Miller"
+
+
+def test_several_dates_are_not_guessed_between() -> None:
+    quote = "The talks moved from 3 March 2024 to 9 April 2024."
+    assert extract("When are the talks?", quote) is None
+
+
+def test_an_answer_gets_its_short_answer_from_the_lead_quote_only() -> None:
+    lead = citation(1, sentence("أوائل كانون"), published="2024-11-12")
+    other = citation(2, sentence("43972"), published="2024-11-12")
+    answer = Answer(
+        "How many people were killed?", "x [1]\ny [2]", False, "extractive", (lead, other),
+        today=TODAY.isoformat(),
+    )  # fmt: skip
+    assert short_answer(answer) is None  # the lead quote carries no count
+    when = Answer("When is the meeting?", "x [1]", False, "extractive", (lead,), today="2024-11-22")
+    assert short_answer(when).line == "Early December 2024 (upcoming) [1]"  # type: ignore[union-attr]
+    refused = Answer("When is the meeting?", REFUSAL, True, "extractive")
+    assert short_answer(refused) is None
+    written = Answer("When is the meeting?", "Early December [1].", False, "llm", (lead,))
+    assert short_answer(written) is None  # a generated answer states it in its own words
+
+
+def test_every_face_shows_it_above_the_quotes() -> None:
+    lead = citation(1, sentence("أوائل كانون"), published="2024-11-12", title="اجتماع")
+    text = f"{lead.quote} [1]"
+    answer = Answer("When is the meeting?", text, False, "extractive", (lead,), today="2024-11-22")
+    assert render.plain(answer).startswith("Answer: Early December 2024 (upcoming) [1]\n\n")
+    data = json.loads(render.to_json(answer))
+    assert data["short_answer"] == {
+        "text": "Early December 2024 (upcoming)", "n": 1, "kind": "when", "language": "en",
+    }  # fmt: skip
+    [part] = render.telegram(answer)
+    shown, entities = parse_html(part.html)
+    assert shown.startswith("Answer: Early December 2024 (upcoming) [1]")
+    assert entities[0]["type"] == "bold" and entities[0]["offset"] == 0
+    # an English reader sees the Arabic title as written, said to be the original
+    assert "[1] اجتماع (original title, in Arabic) — 2024-11-12" in render.plain(answer)
+    arabic = Answer("متى الاجتماع؟", text, False, "extractive", (lead,), today="2024-11-22")
+    lines = render.plain(arabic).splitlines()
+    assert lines[0] == "الجواب: أوائل كانون الأول/ديسمبر 2024 (قادم) [1]"
+    assert "المصادر:" in lines and "[1] اجتماع — 2024-11-12" in lines
+    assert lines[4].startswith("حتى تاريخ 2024-11-12")
+    none = Answer("What happened?", text, False, "extractive", (lead,))
+    assert json.loads(render.to_json(none))["short_answer"] is None
+
+
+def test_refusal_and_request_in_the_readers_language() -> None:
+    ar = Answer("ما هي عاصمة فرنسا؟", REFUSAL, True, "extractive")
+    assert render.plain(ar) == say("refusal", "ar")
+    assert json.loads(render.to_json(ar))["answer"] == "لم أجد هذا في المقالات المفهرسة."
+    assert render.telegram(ar)[0].text == say("refusal", "ar")
+    en = Answer("What is the capital of France?", REFUSAL, True, "extractive")
+    assert render.plain(en) == REFUSAL  # the canonical sentence stays English
+    assert localise(NEED_QUESTION, "ar") == say("need_question", "ar")
+    assert localise("anything else", "ar") == "anything else"
+
+
+def test_catalogue_has_both_languages_for_every_message() -> None:
+    for key, forms in MESSAGES.items():
+        assert set(forms) == {"en", "ar"}, key
+        assert forms["ar"] != forms["en"], key
