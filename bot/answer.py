@@ -20,7 +20,7 @@ from index.errors import NewsbotError
 from index.facts import answers_kind, kind_of
 from index.filters import Filters
 from index.settings import Settings
-from index.text import content_tokens, match_tokens, script_of, valid_text
+from index.text import clean_line, content_tokens, match_tokens, script_of
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ _SLOT = {
 
 # A headline quoted as the answer reads as a claim without its facts; it is passed over when a
 # body sentence scores within this much of it.
-HEADLINE_PENALTY = 0.03
+HEADLINE_PENALTY = 0.08
 # Words that alone do not make a question ("news", "hello"): with no other content word the
 # reader is asked for a full question instead of getting quotes that match nothing in particular.
 _GENERIC = frozenset(
@@ -132,7 +132,7 @@ class QuestionError(NewsbotError):
 
 def check_question(text: str, settings: Settings) -> str:
     """The question stripped, or QuestionError saying why it cannot be asked."""
-    question = text.strip()
+    question = clean_line(text)  # controls and bidi marks out, wherever they are (index/text.py)
     if not question:
         raise QuestionError("the question is empty")
     if len(question) > settings.max_question_chars:
@@ -156,7 +156,7 @@ class Question:
 
     @classmethod
     def of(cls, text: str) -> Question:
-        text = valid_text(text).strip()  # a command-line argument need not be UTF-8
+        text = clean_line(text)  # need not be UTF-8 (argv); controls out, as in check_question
         return cls(text, script_of(text), frozenset(content_tokens(text)), kind_of(text))
 
     def answered_by(self, sentence: str) -> bool:
@@ -359,6 +359,8 @@ class Answerer:
             quote = p.sentence(i)
             if any(q.sentence(j) == quote for _, q, j in chosen):
                 continue
+            if chosen and p.lacking > chosen[0][1].lacking:
+                continue  # a neighbouring story that lacks a name the lead quote's story has
             chosen.append((total, p, i))
         return by_article(Citation.of(0, p, i, total) for total, p, i in chosen)
 

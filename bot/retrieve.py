@@ -23,6 +23,7 @@ from index.embedding import Embedder, get_embedder
 from index.errors import IndexMissingError
 from index.filters import Filters
 from index.manifest import Manifest, StoredChunk, background_vectors, open_manifest
+from index.names import missing_names, question_names, searchable
 from index.settings import Settings
 from index.store import Vectors
 
@@ -34,6 +35,15 @@ POOL = 50
 # Passages of one article ranked before those of other articles; the rest come after them. An
 # article that repeats itself (or was written to flood the results) cannot fill the top k alone.
 MAX_PER_ARTICLE = 3
+# A chunk of fewer words than this that opens its article is the whole article (chunks are
+# filled up to the chunk size, so only an article's last chunk is short): a one-line "article".
+# Its cosines are discounted by up to LENGTH_PRIOR, and candidates are also drawn among chunks of
+# at least this many words: 400 one-line articles made of the question's words ("Israel
+# meeting") took every place and the sample's December sentence was not even a candidate.
+SUBSTANTIAL = 20
+LENGTH_PRIOR = 0.1
+# Candidates, best first, whose text is checked for the question's names.
+NAME_CHECKED = 20
 # The language key of chunks whose article has none (index/manifest.py centroids).
 UNDETERMINED = "und"
 # A follow-up's sentences are scored mostly on its own words, partly on the rewritten question.
@@ -55,6 +65,10 @@ class Weights:
     dense: float = 0.5
     sentence: float = 0.5
     lexical: float = 0.03
+    # Taken off per share of the question's names (index/names.py) that a passage lacks, where
+    # they can be checked: a neighbouring story in the question's language lacks the asked
+    # country or person, the story itself in another language names them.
+    names: float = 0.1
 
     CHANNELS = ("dense", "sentence", "lexical")
 
@@ -68,7 +82,9 @@ class Weights:
         if unknown or not channels:
             raise ValueError(f"channels are {', '.join(cls.CHANNELS)}; got {sorted(unknown)}")
         full = cls()
-        return cls(**{c: getattr(full, c) if c in channels else 0.0 for c in cls.CHANNELS})
+        return cls(
+            **{c: getattr(full, c) if c in channels else 0.0 for c in cls.CHANNELS}, names=0.0
+        )
 
 
 def fuse(
@@ -106,9 +122,12 @@ class Passage:
     hidden: tuple[Passage, ...] = field(default=(), repr=False)
     # The question's mean cosine to all sentences (``centre``) and all chunks (``dense_centre``)
     # of this passage's language in the index: what a cosine is measured against when passages
-    # of different languages are compared (see ``Retriever.search``). 0 when not known.
+    # of different languages are compared (see ``Retriever.search``). 0 when not known. Both
+    # include the one-line-article discount, and ``centre`` the lacking-names one.
     centre: float = 0.0
     dense_centre: float = 0.0
+    # The share of the question's names this passage lacks (0 when none could be checked).
+    lacking: float = 0.0
 
     @property
     def best_sentence(self) -> int:
@@ -170,6 +189,7 @@ class Retriever:
         self.vectors = Vectors(settings)
         self.background = background_vectors(self.manifest, self.embedder)
         self.centring = centring
+        self._searchable: dict[str, str] = {}  # chunk id -> its text as names are looked for
 
     def _cosines(self, qvec: np.ndarray, ids: list[str]) -> dict[str, float]:
         # A chunk whose vectors a concurrent reindex just removed is simply left out.
@@ -217,19 +237,46 @@ class Retriever:
         where: dict[str, Any] | None,
         centres: dict[str, tuple[np.ndarray, np.ndarray, int]],
     ) -> list[tuple[str, float]]:
-        """The nearest chunks overall and, in an index of several languages, the nearest of
-        each language too: the question's own language takes the whole pool by raw cosine."""
+        """The nearest chunks overall, and the nearest substantial chunks (``SUBSTANTIAL``
+        words or more) of each language: by raw cosine the question's own language takes the
+        whole pool, and so do one-line articles, whose vectors sit close to any short question.
+        """
         dense = self._dense(qvec, pool, where)
-        languages = [lang for lang in sorted(centres) if lang != UNDETERMINED]
-        if len(centres) < 2:
-            return dense
         seen = {cid for cid, _ in dense}
+        languages: list[str | None] = [lang for lang in sorted(centres) if lang != UNDETERMINED]
+        languages = languages or [None]
         for lang in languages:
-            only: dict[str, Any] = {"language": lang}
-            more = self._dense(qvec, pool, {"$and": [where, only]} if where else only)
+            parts: list[dict[str, Any]] = [{"words": {"$gte": SUBSTANTIAL}}]
+            if lang is not None and len(centres) > 1:
+                parts.append({"language": lang})
+            if where:
+                parts.append(where)
+            more = self.vectors.query(qvec, pool, parts[0] if len(parts) == 1 else {"$and": parts})
             dense += [(cid, score) for cid, score in more if cid not in seen]
             seen.update(cid for cid, _ in more)
         return dense
+
+    def _lacking(
+        self, question: str, chunks: dict[str, StoredChunk], fused: dict[str, float]
+    ) -> dict[str, float]:
+        """The share of the question's names each of the best candidates lacks (title and
+        text). Only the first NAME_CHECKED are read: the check costs ~0.3 ms a chunk."""
+        names = question_names(question)
+        if not names:
+            return {}
+        out = {}
+        for cid in sorted(fused, key=lambda c: -fused[c])[:NAME_CHECKED]:
+            chunk = chunks[cid]
+            text = self._searchable.get(cid)
+            if text is None:
+                text = searchable(f"{chunk.title or ''}\n{chunk.text}")
+                if len(self._searchable) > 4096:
+                    self._searchable.clear()
+                self._searchable[cid] = text
+            missing, _checked = missing_names(names, text)
+            if missing:
+                out[cid] = missing / len(names)
+        return out
 
     def search(
         self,
@@ -283,7 +330,13 @@ class Retriever:
         lang = {cid: c.language or UNDETERMINED for cid, c in chunks.items()}
         fair_dense = {cid: v - dense_off.get(lang[cid], 0.0) for cid, v in dense_score.items()}
         fair_sent = {cid: v - sent_off.get(lang[cid], 0.0) for cid, v in best_sent.items()}
+        prior = {cid: length_prior(c) for cid, c in chunks.items()}
+        fair_dense = {cid: v - prior[cid] for cid, v in fair_dense.items()}
+        fair_sent = {cid: v - prior[cid] for cid, v in fair_sent.items()}
         fused = fuse(fair_dense, fair_sent, lex_score, self.weights)
+        lacking = self._lacking(question, chunks, fused) if w.names else {}
+        for cid, share in lacking.items():
+            fused[cid] -= w.names * share
         # Ties (a channel alone, or no BM25 match) go to the best sentence, when it counts.
         tie = fair_sent if w.sentence else fair_dense if w.dense else {}
         ranked = sorted(fused, key=lambda c: (-fused[c], -tie.get(c, 0.0)))
@@ -298,8 +351,10 @@ class Retriever:
                 lexical=lex_score.get(cid, 0.0),
                 sentence_scores=tuple(float(x) for x in sent_scores[cid]),
                 hidden=tuple(passage(h) for h in others),
-                centre=sent_off.get(lang[cid], 0.0),
-                dense_centre=dense_off.get(lang[cid], 0.0),
+                # What the fused score took off, also taken off when sentences are compared.
+                centre=sent_off.get(lang[cid], 0.0) + prior[cid] + w.names * lacking.get(cid, 0),
+                lacking=lacking.get(cid, 0.0),
+                dense_centre=dense_off.get(lang[cid], 0.0) + prior[cid],
             )
 
         passages = [passage(cid, hidden.get(cid, ())) for cid in order[:k]]
@@ -307,6 +362,14 @@ class Retriever:
         logger.debug("retrieved %d passages in %.1f ms", len(passages), ms)
         baseline = float((self.background @ qvecs.T).mean())
         return Retrieved(passages, baseline)
+
+
+def length_prior(chunk: StoredChunk) -> float:
+    """How much a one-line article's cosines are discounted (0 for a chunk of a real article)."""
+    if chunk.ordinal != 0:
+        return 0.0
+    words = len(chunk.text.split())
+    return LENGTH_PRIOR * max(0.0, 1.0 - words / SUBSTANTIAL)
 
 
 def _offsets(

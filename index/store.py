@@ -229,7 +229,10 @@ class Vectors:
             for chunk, vec in zip(item.chunks, item.vectors, strict=True):
                 ids.append(chunk.id)
                 vecs.append(vec)
-                metas.append({**meta, "ordinal": chunk.ordinal})
+                # "words": retrieval draws candidates among substantial chunks too, so that
+                # thousands of one-line articles cannot fill every place (bot/retrieve.py).
+                words = len(chunk.text.split())
+                metas.append({**meta, "ordinal": chunk.ordinal, "words": words})
         step = 4000  # below Chroma's max batch (5,461 here)
         for i in range(0, len(ids), step):
             with self._use(write=True) as col:

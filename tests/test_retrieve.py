@@ -132,7 +132,9 @@ def test_fusion_is_a_weighted_sum_with_normalised_bm25() -> None:
 
 
 def test_weights_for_ablations() -> None:
-    assert Weights.only(["dense"]) == Weights(dense=Weights().dense, sentence=0.0, lexical=0.0)
+    assert Weights.only(["dense"]) == Weights(
+        dense=Weights().dense, sentence=0.0, lexical=0.0, names=0.0
+    )
     with pytest.raises(ValueError, match="channels are"):
         Weights.only(["vectors"])
 
