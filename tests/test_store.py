@@ -322,6 +322,64 @@ def test_server_full_reindex_leaves_no_duplicates(server_settings, write_files, 
     assert Vectors(server_settings).count() == 3
 
 
+@pytest.fixture
+def two_indexes(chroma_server: str, tmp_path: Path) -> Iterator[tuple[Settings, Settings]]:
+    """Indexes "news" and "other" on the test server, from two store folders; dropped after."""
+    pair = tuple(
+        Settings(
+            store_dir=tmp_path / name / "store",
+            articles_dir=tmp_path / name / "articles",
+            chroma_url=chroma_server,
+            index_name=name,
+        )
+        for name in ("news", "other")
+    )
+    yield pair  # type: ignore[misc]
+    client = Vectors(pair[0]).client()
+    for settings in pair:
+        if settings.collection_name in [c.name for c in client.list_collections()]:
+            client.delete_collection(settings.collection_name)
+
+
+def test_two_indexes_on_one_server_leave_each_other_alone(
+    two_indexes, write_files, embedder, index_ids
+):
+    news, other = two_indexes
+    assert news.collection_name != other.collection_name
+    assert "-news-" in news.collection_name and news.manifest_path != other.manifest_path
+    shutil.copytree(SAMPLE_DIR, news.articles_dir)
+    write_files(
+        other.articles_dir,
+        {f"{i}.txt": f"Town {i} opened a new library on Monday." for i in range(3)},
+    )
+    reindex(news)
+    reindex(other)
+    before = index_ids(news)
+    report = reindex(other, full=True)
+    assert (report.updated, report.chunks) == (3, 3)
+    (other.articles_dir / "0.txt").unlink()
+    assert reindex(other).removed == 1
+    assert index_ids(news) == before and len(before[0]) == 4
+    assert DECEMBER in best_sentence(news, embedder.queries([QUESTION])[0])
+    assert index_ids(other)[0] == index_ids(other)[1] and len(index_ids(other)[0]) == 2
+
+
+def test_two_indexes_in_one_store_folder(settings, write_files, index_ids):
+    one = settings.model_copy(update={"index_name": "one"})
+    two = settings.model_copy(update={"index_name": "two"})
+    write_files(settings.articles_dir, {"a.txt": "The bridge reopened on Friday after repairs."})
+    reindex(one)
+    reindex(two, full=True)
+    reindex(one, full=True)
+    (listed_one, stored_one), (listed_two, stored_two) = index_ids(one), index_ids(two)
+    assert listed_one == stored_one and listed_two == stored_two and len(stored_two) == 1
+
+
+def test_an_index_name_is_checked():
+    with pytest.raises(ValueError):
+        Settings(index_name="Not OK!")
+
+
 def test_unreachable_server_is_store_unavailable(tmp_path):
     with socket_on_a_closed_port() as port:
         settings = Settings(store_dir=tmp_path, chroma_url=f"http://127.0.0.1:{port}")
