@@ -265,6 +265,75 @@ def bench_corpus(name: str, articles: Path, work: Path, opts: argparse.Namespace
     return out
 
 
+def side_by_side(name: str, articles: Path, work: Path, opts: argparse.Namespace) -> dict[str, Any]:
+    """Full reindexes by newsbot (the default recipe and any --recipes) and the plain pipeline,
+    taking turns for --side-by-side rounds, so a busy moment on a shared machine slows each
+    alike; ratios are plain / ours of the medians (above 1.0: newsbot is faster)."""
+    common = ["--articles", str(articles), "--chunk-tokens", str(opts.chunk_tokens)]
+    labels = ["ours", *(f"ours:{r}" for r in opts.recipes), "plain"]
+    runs: dict[str, list[dict[str, Any]]] = {label: [] for label in labels}
+    log = functools.partial(print, file=sys.stderr, flush=True)
+    for r in range(opts.side_by_side):
+        for label in labels:
+            store = work / f"sbs-{name}-{label.replace(':', '-').replace(',', '-')}-{r}"
+            shutil.rmtree(store, ignore_errors=True)
+            if label == "plain":
+                args = ["--child", "plain", *common, "--store", str(store)]
+                args += ["--embed-batch", str(opts.plain_batch)]
+            else:
+                args = ["--child", "reindex", *common, "--store", str(store), "--full"]
+                if ":" in label:
+                    args += ["--recipe", label.split(":", 1)[1]]
+            log(f"[{name}] side by side, round {r + 1}/{opts.side_by_side}: {label} ...")
+            res = run_child(args, work, f"sbs-{name}-{label}-{r}")
+            chunks = res["chunks"] if label == "plain" else res["report"]["chunks"]
+            runs[label].append(
+                {
+                    "wall_s": res["wall_s"],
+                    "cpu_s": res["cpu_s"],
+                    "peak_rss_mb": res["peak_rss_mb"],
+                    "foreign_busy": res["foreign_busy"],
+                    "chunks": chunks,
+                }
+            )
+            shutil.rmtree(store, ignore_errors=True)
+    med = {
+        label: {k: statistics.median(x[k] for x in rows) for k in ("wall_s", "cpu_s", "chunks")}
+        for label, rows in runs.items()
+    }
+    ratios = {
+        label: {
+            "wall": med["plain"]["wall_s"] / med[label]["wall_s"],
+            "cpu": med["plain"]["cpu_s"] / med[label]["cpu_s"],
+        }
+        for label in labels
+        if label != "plain"
+    }
+    return {"corpus": name, "runs": runs, "median": med, "plain_over_ours": ratios}
+
+
+def side_by_side_markdown(result: dict[str, Any], meta: dict[str, Any]) -> str:
+    lines = [
+        f"Full reindex side by side ({result['corpus']}, {meta['date']}, {meta['cpu']}, "
+        f"{meta['cpus']} CPUs shared with other work; load {meta['load_before']} -> "
+        f"{meta['load_after']}; git {meta['git']})",
+        "",
+        "| pipeline | chunks | wall s (median) | CPU s (median) | plain/ours wall | plain/ours CPU "
+        "| other load |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, med in result["median"].items():
+        ratio = result["plain_over_ours"].get(label)
+        busy = max(x["foreign_busy"] for x in result["runs"][label])
+        cells = f"{ratio['wall']:.2f} | {ratio['cpu']:.2f}" if ratio else "1 | 1"
+        lines.append(
+            f"| {label} | {med['chunks']:.0f} | {med['wall_s']:.1f} | {med['cpu_s']:.1f} | {cells} "
+            f"| {100 * busy:.0f}% |"
+        )
+    lines += ["", f"Command: `{meta['command']}`"]
+    return "\n".join(lines)
+
+
 # --- entry -------------------------------------------------------------------------------------
 
 
@@ -282,6 +351,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--profile", action="store_true", help="also run a full reindex in cProfile")
     p.add_argument("--profile-dir", default=str(REPO / "bench" / "out"))
     p.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    p.add_argument(
+        "--side-by-side",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="only full reindexes, ours (and --recipes) and plain taking turns, ROUNDS rounds",
+    )
+    p.add_argument(
+        "--recipes",
+        default="",
+        type=lambda text: [r for r in text.split(";") if r],
+        help="with --side-by-side: other vector recipes to run too, ';'-separated "
+        "(e.g. 'pooled;pooled,context=60', bench/reindex_recipes.py)",
+    )
     p.add_argument(
         "--retries",
         type=int,
@@ -362,14 +445,20 @@ def main(argv: list[str] | None = None) -> int:
                     return 2
                 articles = work / "xquad-articles"
                 prepare_xquad(opts.xquad, articles)
-            results.append(bench_corpus(name, articles, work, opts))
+            if opts.side_by_side:
+                results.append(side_by_side(name, articles, work, opts))
+            else:
+                results.append(bench_corpus(name, articles, work, opts))
     finally:
         if opts.keep:
             print(f"kept {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
     meta["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(markdown(results, meta))
+    if opts.side_by_side:
+        print("\n\n".join(side_by_side_markdown(r, meta) for r in results))
+    else:
+        print(markdown(results, meta))
     if opts.json:
         print(json.dumps({"meta": meta, "results": results}, ensure_ascii=False))
     return 0

@@ -78,6 +78,8 @@ def _install_stage_timers(stages: Stages) -> list[str]:
         if where == "_flush":
             is_sentences = caller.f_locals.get("sentences") is texts
             return "embed sentences" if is_sentences else "embed chunks"
+        if where == "embed_chunks":
+            return "embed chunks and sentences (index.embedding.embed_chunks)"
         if where == "background_vectors":
             return "embed background sentences"
         return f"embed (from {where})"
@@ -126,6 +128,12 @@ def child_reindex(opts: argparse.Namespace) -> dict[str, Any]:
     from index.reindex import reindex
     from index.settings import Settings
 
+    if opts.recipe:
+        from reindex_recipes import parse_recipe
+
+        import index.embedding
+
+        index.embedding.RECIPE = parse_recipe(opts.recipe)
     missing = _install_stage_timers(stages) if stages is not None else []
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
@@ -348,6 +356,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--full", action="store_true", help="reindex: a full reindex")
     p.add_argument("--stages", action="store_true", help="reindex: time the stages")
     p.add_argument("--profile-out", help="reindex: run under cProfile, stats to this file")
+    p.add_argument("--recipe", help="reindex: another vector recipe (bench/reindex_recipes.py)")
     p.add_argument(
         "--batch-sizes", type=int_list, default=[1, 8, 16, 32], help="model: batch sizes, a,b,c"
     )
