@@ -13,14 +13,14 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot import timeline
+from bot import refusal, timeline
 from bot.citations import NEED_QUESTION, REFUSAL, Answer, Citation, Decision, Turn, by_article
 from bot.retrieve import Passage, Retrieved, Retriever
 from index.errors import NewsbotError
-from index.facts import answers_kind, kind_of
+from index.facts import FACT_KINDS, answers_kind, kind_of
 from index.filters import Filters
 from index.settings import Settings
-from index.text import clean_line, content_tokens, match_tokens, script_of
+from index.text import ascii_digits, clean_line, content_tokens, match_tokens, script_of
 
 logger = logging.getLogger(__name__)
 
@@ -276,31 +276,34 @@ class Answerer:
         )  # fmt: skip
 
     def threshold(self, question: Question) -> float:
-        """How far above its background baseline a question's best sentence must score."""
+        """How far above its background baseline a question's best sentence must score: a
+        floor under the fitted refusal model (bot/refusal.py), which decides above it."""
         if question.script == "arabic":
             return self.settings.min_relevance_ar
         return self.settings.min_relevance_en
 
     def decide(self, question: Question, found: Retrieved) -> Decision:
-        """Whether the retrieved passages answer ``question``, and the sentences to quote."""
-        features = {"relevance": 0.0}
-        if found.passages:
-            top = found.passages[0]
-            features.update(
-                dense=max(p.dense for p in found.passages) - found.baseline,
-                overlap=max(_overlap(question.tokens, p.chunk.text) for p in found.passages),
-                same_script=float(script_of(top.chunk.text) == question.script),
-                lexical=max(p.lexical for p in found.passages),
-                margin=_margin(found.passages, lambda p: p.best_fair_score),
-                dense_margin=_margin(found.passages, lambda p: p.dense - p.dense_centre),
-                agree=float(
-                    top.chunk.article_id
-                    == max(found.passages, key=lambda p: p.best_fair_score).chunk.article_id
-                    == max(found.passages, key=lambda p: p.dense - p.dense_centre).chunk.article_id
-                ),
-            )
-        citations = self.evidence(question, found.passages, found.baseline, features)
-        return Decision(citations, features)
+        """Whether the retrieved passages answer ``question``, and the sentences to quote.
+
+        The signals (``Decision.features``) go to the refusal model fitted in
+        bench/fit_refusal.py; below its threshold, or below the relevance floor, nothing is
+        quoted.
+        """
+        scored = self.ranked(question, found.passages)
+        features = signals(question, found, scored)
+        if not scored:
+            return Decision((), features)
+        floor = self.threshold(question)
+        confidence = refusal.confidence(features)
+        features["confidence"] = confidence
+        if features["relevance"] < floor:
+            logger.info("refusing: relevance %.3f < %.3f", features["relevance"], floor)
+            return Decision((), features)
+        minimum = self.settings.min_confidence
+        if confidence < (refusal.THRESHOLD if minimum is None else minimum):
+            logger.info("refusing: confidence %.3f", confidence)
+            return Decision((), features)
+        return Decision(self.choose(scored), features)
 
     def evidence(
         self,
@@ -309,14 +312,21 @@ class Answerer:
         baseline: float,
         features: dict[str, float] | None = None,
     ) -> tuple[Citation, ...]:
-        """The sentences to quote, best first; empty when nothing is relevant enough.
+        """The sentences to quote, best first; empty when the question is refused."""
+        decision = self.decide(question, Retrieved(list(passages), baseline))
+        if features is not None:
+            features.update(decision.features)
+        return decision.citations
+
+    def ranked(
+        self, question: Question, passages: Sequence[Passage]
+    ) -> list[tuple[float, float, Passage, int]]:
+        """Every sentence that may be quoted as (score, cosine, passage, index), best first.
 
         Sentences are compared by their cosine above the question's mean cosine to sentences of
         their language (``Passage.fair_score``), plus the word overlap when question and sentence
         share a script, plus the answer-type bonus; a headline gives way to body sentences.
         """
-        if not passages:
-            return ()
         scored: list[tuple[float, float, Passage, int]] = []
         for p in passages:
             same_script = script_of(p.chunk.text) == question.script
@@ -335,21 +345,15 @@ class Answerer:
                     total -= HEADLINE_PENALTY
                 scored.append((total, p.sentence_score(i), p, i))
         if not scored:
-            return ()
+            return []
         if question.kind:
             scored = _typed(question, scored)
         scored.sort(key=lambda s: -s[0])
+        return scored
+
+    def choose(self, scored: list[tuple[float, float, Passage, int]]) -> tuple[Citation, ...]:
+        """The quotes: the best sentence, and the next ones within SECOND_QUOTE_MARGIN of it."""
         best_total = scored[0][0]
-        relevance = max(s[1] for s in scored) - baseline
-        if features is not None:
-            features["relevance"] = relevance
-            _, _, top_p, top_i = scored[0]
-            features["fair"] = top_p.fair_score(top_i)
-            features["typed"] = float(question.answered_by(top_p.sentence(top_i)))
-        threshold = self.threshold(question)
-        if relevance < threshold:
-            logger.info("refusing: relevance %.3f < %.3f", relevance, threshold)
-            return ()
         chosen: list[tuple[float, Passage, int]] = []
         for total, _cos, p, i in scored:
             if len(chosen) >= self.settings.max_quotes:
@@ -363,6 +367,59 @@ class Answerer:
                 continue  # a neighbouring story that lacks a name the lead quote's story has
             chosen.append((total, p, i))
         return by_article(Citation.of(0, p, i, total) for total, p, i in chosen)
+
+
+def signals(
+    question: Question, found: Retrieved, scored: list[tuple[float, float, Passage, int]]
+) -> dict[str, float]:
+    """What the refusal model reads (bot/refusal.py FEATURES), for ``question`` and what was
+    found: how relevant the best sentence is, how far its story leads the next, whether the
+    channels agree, and whether it holds what was asked (the question's words, names, numbers
+    and the kind of fact)."""
+    features = dict.fromkeys(refusal.FEATURES, 0.0)
+    features["kind_fact"] = float(question.kind in FACT_KINDS)
+    passages = found.passages
+    if not passages or not scored:
+        return features
+    top = passages[0]
+    _, _, lead, i = scored[0]
+    sentence = lead.sentence(i)
+    same = script_of(lead.chunk.text) == question.script
+    chunk_text = f"{lead.chunk.title or ''} {lead.chunk.text}"
+    numbers = _numbers(question.text)
+    features.update(
+        relevance=max(s[1] for s in scored) - found.baseline,
+        fair=lead.fair_score(i),
+        dense=max(p.dense for p in passages) - found.baseline,
+        overlap=max(_overlap(question.tokens, p.chunk.text) for p in passages),
+        same_script=float(same),
+        lexical=max(p.lexical for p in passages),
+        margin=_margin(passages, lambda p: p.best_fair_score),
+        dense_margin=_margin(passages, lambda p: p.dense - p.dense_centre),
+        agree=float(
+            top.chunk.article_id
+            == lead.chunk.article_id
+            == max(passages, key=lambda p: p.dense - p.dense_centre).chunk.article_id
+        ),
+        typed=float(question.answered_by(sentence)),
+        typed_near=float(any(question.answered_by(p.sentence(j)) for _, _, p, j in scored[:3])),
+        coverage=_overlap(question.tokens, sentence) if same else 0.0,
+        coverage_chunk=_overlap(question.tokens, chunk_text) if same else 0.0,
+        lacking=lead.lacking,
+        numbers_missing=float(bool(numbers - _numbers(chunk_text))),
+        sentence_margin=scored[0][0] - _next_story(scored),
+    )
+    return features
+
+
+def _numbers(text: str) -> set[str]:
+    return set(re.findall(r"\d+(?:[.,]\d+)?", ascii_digits(text)))
+
+
+def _next_story(scored: list[tuple[float, float, Passage, int]]) -> float:
+    """The best score of a sentence from another article than the lead's."""
+    lead = scored[0][2].chunk.article_id
+    return next((s[0] for s in scored if s[2].chunk.article_id != lead), scored[0][0] - 0.1)
 
 
 def _headline(p: Passage, i: int) -> bool:

@@ -81,6 +81,14 @@ class Settings(BaseSettings):
     min_relevance_en: float = Field(
         0.048, description="The same threshold for questions in other scripts (English...)."
     )
+    min_confidence: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Refuse when the fitted refusal model's probability that the articles hold "
+        "the answer is below this (unset: the operating point fitted in bench/fit_refusal.py; "
+        "higher refuses more).",
+    )
     max_quotes: int = Field(2, ge=1, le=5, description="Sentences quoted in an answer.")
     max_question_chars: int = Field(1000, ge=10, description="Longer questions are refused.")
 
