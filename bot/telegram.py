@@ -1,9 +1,9 @@
 """The Telegram bot: a python-telegram-bot Application, its handlers, and how it runs.
 
 ``NewsBot(settings, make_answerer)`` builds the Application (long polling, concurrent updates,
-``AIORateLimiter`` for flood control) against ``settings.telegram_api_url``, so it runs against
-api.telegram.org, a self-hosted Bot API server or a test server alike. ``serve(stop)`` runs it
-until ``stop`` is set; ``run()`` does that until SIGINT or SIGTERM.
+flood control by ``bot.chats.FloodLimiter``) against ``settings.telegram_api_url``, so it runs
+against api.telegram.org, a self-hosted Bot API server or a test server alike. ``serve(stop)``
+runs it until ``stop`` is set; ``run()`` does that until SIGINT or SIGTERM.
 
 Answering is blocking work (embedding, SQLite, Chroma): it runs on one worker thread, off the
 event loop, so other chats are served meanwhile. The Answerer is created on that thread and only
@@ -32,9 +32,8 @@ from typing import Any, Protocol, TypeVar
 
 from telegram import BotCommand, LinkPreviewOptions, Message, MessageEntity, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
@@ -47,7 +46,7 @@ from telegram.ext import (
 
 from bot import render
 from bot.answer import QuestionError, check_question
-from bot.chats import MAX_CHATS, Chats
+from bot.chats import MAX_CHATS, Chats, FloodLimiter, allowed
 from bot.citations import Answer, Turn
 from bot.redact import TokenFilter, redacted_logs
 from bot.watch import Watcher, start_background_watch
@@ -62,8 +61,6 @@ T = TypeVar("T")
 
 # digits, a colon, then the secret: letters, digits, _ and - (BotFather's format)
 TOKEN_PATTERN = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{20,100}")
-# A 429 is waited out (retry_after) and the message sent again, up to this many times.
-FLOOD_RETRIES = 3
 # Telegram shows "typing..." for 5 s; renew it while an answer takes longer.
 TYPING_EVERY = 4.5
 
@@ -151,6 +148,7 @@ class NewsBot:
         self.chats = Chats(settings.telegram_history, max_chats)
         self._allowed = frozenset(settings.telegram_allowed_chats)
         self._refused: OrderedDict[int, None] = OrderedDict()
+        self.flood = FloodLimiter(settings.telegram_flood_wait)  # 429s waited out (bot/chats.py)
         self.app: Application[Any, Any, Any, Any, Any, Any] | None = None
 
     def _build(self) -> Application[Any, Any, Any, Any, Any, Any]:
@@ -158,7 +156,7 @@ class NewsBot:
             ApplicationBuilder()
             .token(self.token)
             .base_url(self.api_url)
-            .rate_limiter(AIORateLimiter(max_retries=FLOOD_RETRIES))
+            .rate_limiter(self.flood)
             .concurrent_updates(True)  # a slow answer in one chat must not hold up the others
             .build()
         )
@@ -236,6 +234,7 @@ class NewsBot:
             await stop.wait()
         finally:
             logger.info("stopping")
+            self.flood.stop()  # replies still waiting out a 429 give up, so stopping is prompt
             if app.updater and app.updater.running:
                 await app.updater.stop()
             if app.running:
@@ -285,9 +284,10 @@ class NewsBot:
             raise ApplicationHandlerStop
         if not self._allowed:
             return
-        user = message.from_user
-        if message.chat_id in self._allowed or (user is not None and user.id in self._allowed):
-            return
+        user_id = message.from_user.id if message.from_user else None
+        in_groups = self.settings.telegram_users_in_groups
+        if allowed(self._allowed, message.chat_id, message.chat.type, user_id, in_groups):
+            return  # a group by its own id only (bot/chats.py)
         chat_id = message.chat_id
         if chat_id not in self._refused:
             self._refused[chat_id] = None
@@ -362,6 +362,8 @@ class NewsBot:
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Logs any handler error with its traceback and tells the user; the bot keeps going."""
         error = context.error
+        if isinstance(error, RetryAfter):  # FloodLimiter gave up and said so; a reply would 429
+            return
         if isinstance(error, NewsbotError):
             logger.error("could not answer: %s", error.user_message)
             reply = error.user_message
@@ -397,8 +399,9 @@ class NewsBot:
         wait = state.throttle(time.monotonic(), per_minute)
         if wait:
             logger.info("chat %d: rate limited", chat_id)
-            seconds = max(1, round(wait))
-            await message.reply_text(SLOW_DOWN.format(limit=per_minute, seconds=seconds))
+            if state.notice_due(time.monotonic(), wait):  # once per window, not per question
+                seconds = max(1, round(wait))
+                await message.reply_text(SLOW_DOWN.format(limit=per_minute, seconds=seconds))
             return
         async with state.lock:
             started = time.perf_counter()

@@ -12,6 +12,7 @@ wait bounded; nothing sleeps to pass.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import shutil
@@ -29,7 +30,7 @@ from typing import Any
 
 import fake_web
 import pytest
-from fake_telegram import TOKEN, FakeBotAPI, Running, parse_html
+from fake_telegram import BOT_USERNAME, TOKEN, FakeBotAPI, Running, parse_html
 from pydantic import SecretStr
 
 from bot import cli, render
@@ -681,6 +682,93 @@ def test_redirects_are_checked_hop_by_hop_and_logged(
         )
         assert f"{web.url('/moved')} redirects to another host or port: {page}" in caplog.text
         assert len(other.hits) == 1
+
+
+# --- Telegram: floods, groups, controls ---------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+def test_a_sustained_429_is_waited_out_and_the_answer_arrives(
+    sample_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Five 429s in a row (AIORateLimiter alone gave up after three, with an ERROR traceback,
+    and its "Sorry, something went wrong" hit the 429 too); then a flood longer than
+    NEWSBOT_TELEGRAM_FLOOD_WAIT: given up with one warning, no traceback, and the bot goes on."""
+    caplog.set_level(logging.INFO)
+    with FakeBotAPI() as api:
+        settings = bot_settings(sample_settings, api)
+        with Running(NewsBot(settings, lambda: Answerer(settings)), WAIT):
+            api.fail_next_sends(5, retry_after=1)
+            api.command(5, f"/ask {QUESTION}")
+            [reply] = api.wait_sent(5, 1, WAIT)
+        assert DECEMBER in reply.text and reply.text != SORRY
+        assert [c.status for c in api.calls_to("sendMessage")] == [429] * 5 + [200]
+        short = settings.model_copy(update={"telegram_flood_wait": 2.5})
+        with Running(NewsBot(short, lambda: Answerer(short)), WAIT):
+            api.fail_next_sends(3, retry_after=1)
+            api.command(6, f"/ask {QUESTION}")  # 429, 1.1 s, 429, 1.1 s, 429: over 2.5 s
+            api.wait_for(lambda: len(api.calls_to("sendMessage")) >= 9 or None, WAIT)
+            api.command(7, f"/ask {QUESTION}")
+            [later] = api.wait_sent(7, 1, WAIT)
+        assert DECEMBER in later.text and api.sent_to(6) == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    given_up = [r.getMessage() for r in caplog.records if "given up" in r.getMessage()]
+    assert len(given_up) == 1 and "429" in given_up[0]
+
+
+def test_a_flooding_chat_gets_one_notice_per_window(sample_settings: Settings) -> None:
+    with FakeBotAPI() as api:
+        settings = bot_settings(sample_settings, api).model_copy(update={"telegram_rate_limit": 10})
+        with Running(NewsBot(settings, lambda: Answerer(settings)), WAIT):
+            for _ in range(50):
+                api.message(8, QUESTION)
+            api.wait_sent(8, 11, WAIT)  # ten answers and one notice
+            api.message(9, QUESTION)  # read after the 50, answered after their ten answers
+            api.wait_sent(9, 1, WAIT)
+        texts = [s.text for s in api.sent_to(8)]
+    notices = [t for t in texts if t.startswith("You're asking faster")]
+    assert len(notices) == 1 and len(texts) == 11  # before: 40 notices
+
+
+def test_an_allowed_user_is_not_answered_in_a_strangers_group(sample_settings: Settings) -> None:
+    with FakeBotAPI() as api:
+        base = bot_settings(sample_settings, api)
+        strict = base.model_copy(update={"telegram_allowed_chats": [77, -300]})
+        with Running(NewsBot(strict, lambda: Answerer(strict)), WAIT):
+            api.mention(-100, f"@{BOT_USERNAME} {QUESTION}", chat_type="group", user_id=77)
+            api.mention(-300, f"@{BOT_USERNAME} {QUESTION}", chat_type="group", user_id=5)
+            api.message(77, QUESTION)
+            refusal = api.wait_sent(-100, 1, WAIT)[0].text
+            in_group = api.wait_sent(-300, 1, WAIT)[0].text
+            private = api.wait_sent(77, 1, WAIT)[0].text
+        assert (
+            refusal == "Sorry, this is a private bot: it only answers the chats it was set up for."
+        )
+        assert DECEMBER in in_group and DECEMBER in private  # the group by its own id
+        old = strict.model_copy(update={"telegram_users_in_groups": True})
+        with Running(NewsBot(old, lambda: Answerer(old)), WAIT):
+            api.mention(-400, f"@{BOT_USERNAME} {QUESTION}", chat_type="group", user_id=77)
+            assert DECEMBER in api.wait_sent(-400, 1, WAIT)[0].text
+
+
+def test_control_characters_at_either_end_of_a_question_count_alike(
+    sample_settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A question starting with NUL was refused and one ending with it answered."""
+    variants = [QUESTION, "\x00" + QUESTION, QUESTION + "\x00", "\u202e\x1b" + QUESTION + "\u200f"]
+    with FakeBotAPI() as api:
+        settings = bot_settings(sample_settings, api)
+        with Running(NewsBot(settings, lambda: Answerer(settings)), WAIT):
+            for n, question in enumerate(variants, 20):
+                api.message(n, question)
+            replies = [api.wait_sent(n, 1, WAIT)[0].text for n in range(20, 20 + len(variants))]
+    assert DECEMBER in replies[0] and replies == [replies[0]] * len(variants)
+    monkeypatch.setenv("NEWSBOT_STORE_DIR", str(sample_settings.store_dir))
+    answers = []
+    for question in variants[2:]:  # argv cannot hold a NUL byte; cli.main can
+        assert cli.main(["ask", "--json", question]) == 0
+        answers.append(json.loads(capsys.readouterr().out.strip().splitlines()[-1]))
+    assert answers[0] == answers[1] and answers[0]["question"] == QUESTION
 
 
 # --- odd questions -------------------------------------------------------------------------------
