@@ -1,7 +1,8 @@
-"""The short answer: the asked fact, in the question's language, from the lead quote alone.
+"""The short answer: the asked fact, in the question's language, from the quoted sentences alone.
 
 Above the quotes, for a question that asks when, how many, who or where (index/facts.py), when
-the lead quote carries that fact in a form that can be written without a translator:
+a quote of the lead article carries that fact (and its other quotes no different one) in a
+form that can be written without a translator:
 
 - dates: the quote's date expressions as index/dates.py placed them ("أوائل كانون الأول/ديسمبر"
   in an article of 2024-11-12 is "Early December 2024"; in an undated one "Early December (the
@@ -51,16 +52,22 @@ class ShortAnswer:
 
 
 def short_answer(answer: Answer) -> ShortAnswer | None:
-    """The short answer to ``answer``'s question from its lead quote, or None (also for a
-    generated answer, which states the fact in its own words)."""
+    """The short answer to ``answer``'s question from its lead article's quotes, or None (also
+    for a generated answer, which states the fact in its own words)."""
     if answer.refused or not answer.citations or answer.mode != "extractive":
         return None
     lead = answer.citations[0]
     today = dt.date.fromisoformat(answer.today) if answer.today else None
-    return extract(
-        answer.question, lead.quote, lead.n, published=lead.published, dates=lead.dates,
-        today=today,
-    )  # fmt: skip
+    # The lead article's quotes (they share its number): one fact among them, or none at all
+    # when they give different ones ("43972" in one, "1206" in the other: which was asked?).
+    found = {
+        short.text: short
+        for c in answer.citations
+        if c.n == lead.n
+        and (short := extract(answer.question, c.quote, c.n, published=c.published,
+                              dates=c.dates, today=today))
+    }  # fmt: skip
+    return next(iter(found.values())) if len(found) == 1 else None
 
 
 def extract(
