@@ -252,6 +252,9 @@ class Retriever:
             if where:
                 parts.append(where)
             more = self.vectors.query(qvec, pool, parts[0] if len(parts) == 1 else {"$and": parts})
+            if not more and len(parts) > 1:  # an index written before chunks carried "words"
+                rest = parts[1:]
+                more = self.vectors.query(qvec, pool, rest[0] if len(rest) == 1 else {"$and": rest})
             dense += [(cid, score) for cid, score in more if cid not in seen]
             seen.update(cid for cid, _ in more)
         return dense
