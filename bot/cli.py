@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 QUIET_LOGGERS = (
     "httpx", "httpcore", "chromadb", "urllib3", "sentence_transformers", "telegram",
-    "apscheduler", "trafilatura", "htmldate", "courlan", "llama_index", "filelock",
+    "apscheduler", "trafilatura", "htmldate", "courlan", "llama_index", "filelock", "pypdf",
 )  # fmt: skip
 
 BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a command whose reader went away

@@ -22,6 +22,7 @@ from typing import Any
 
 from index import boilerplate
 from index.dates import iso_date
+from index.documents import DOCUMENT_SUFFIXES, DocumentError, read_document, skip_reason
 from index.errors import SourceError
 from index.feeds import FeedError, parse_feed
 from index.text import (
@@ -328,6 +329,15 @@ def load_jsonl(text: str, src: SourceFile) -> Iterator[Record | Skipped]:
             yield Skipped(f"{src.key}:{lineno}", "record has no 'text' string")
 
 
+@register_loader(*DOCUMENT_SUFFIXES)
+def load_document(text: str, src: SourceFile) -> Iterator[Record | Skipped]:
+    """PDF and DOCX: text and metadata read from the file's bytes (index/documents.py)."""
+    try:
+        yield read_document(src.path.read_bytes(), src.path.suffix)
+    except (DocumentError, OSError) as exc:
+        yield Skipped(str(src.path), str(exc))
+
+
 # --- records to articles -----------------------------------------------------------------------
 
 
@@ -417,8 +427,9 @@ def load_file(src: SourceFile, max_bytes: int) -> Loaded:
             raise BadInput(f"unreadable: {exc.strerror or exc}") from exc
         if not raw.strip():
             raise BadInput("empty file")
-        try:
-            text, encoding = decode_bytes(raw, refuse_binary=True)
+        try:  # PDF and DOCX are binary: their loader reads the bytes
+            document = src.path.suffix.lower() in DOCUMENT_SUFFIXES
+            text, encoding = ("", "binary") if document else decode_bytes(raw, refuse_binary=True)
         except NotText as exc:
             raise BadInput(str(exc)) from exc
         if encoding == "cp1256":
@@ -512,8 +523,8 @@ def _walk(
                 continue
             _walk(root, path, ancestors | {real}, found, inside)
         elif stat.S_ISREG(st.st_mode):
-            if path.suffix.lower() not in LOADERS:
-                logger.debug("ignoring %s: no loader for %r", path, path.suffix)
+            if path.suffix.lower() not in LOADERS:  # every file left out is said, with its kind
+                found.skipped.append(Skipped(str(path), skip_reason(path.name)))
                 continue
             key = escape_invisible(path.relative_to(root).as_posix())
             found.files.append(SourceFile(path, key, st.st_size))

@@ -491,7 +491,7 @@ def test_symlinks_loops_and_odd_entries_are_reported(tmp_path):
     (tmp_path / "gone.txt").symlink_to("nowhere.txt")
     os.mkfifo(tmp_path / "fifo.txt")
     (tmp_path / ".hidden.txt").write_text("Not indexed.")
-    (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.7")
+    (tmp_path / "photo.png").write_bytes(b"\x89PNG\r\n")
 
     found = find_files([tmp_path])
     assert [f.key for f in found.files] == ["sub/ok.txt"]
@@ -501,6 +501,7 @@ def test_symlinks_loops_and_odd_entries_are_reported(tmp_path):
         "self.txt": "symlink loop",
         "gone.txt": "broken symlink",
         "fifo.txt": "not a regular file",
+        "photo.png": "an image (.png): newsbot reads text, not this kind of file",
     }
 
 
