@@ -95,11 +95,16 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "help_commands": {"en": "Commands", "ar": "الأوامر"},
     "cmd_ask": {"en": "Ask a question about the news", "ar": "اطرح سؤالًا عن الأخبار"},
+    "cmd_latest": {
+        "en": "The newest articles (since:3d source:AFP)",
+        "ar": "أحدث المقالات (since:3d source:AFP)",
+    },
     "cmd_sources": {"en": "Full sources of my last answer", "ar": "المصادر الكاملة لآخر إجابة"},
     "cmd_new": {"en": "Forget this conversation", "ar": "انسَ هذه المحادثة"},
     "cmd_status": {"en": "Index size and last update", "ar": "حجم الفهرس وآخر تحديث"},
     "cmd_help": {"en": "What I do and how to ask", "ar": "ماذا أفعل وكيف تسأل"},
     "ask_placeholder": {"en": "QUESTION", "ar": "السؤال"},
+    "help_try": {"en": "Try", "ar": "جرّب"},
     "status_index": {"en": "Index", "ar": "الفهرس"},
     "status_counts": {
         "en": "\nArticles: {articles}, passages: {chunks}",
@@ -122,6 +127,16 @@ _CANONICAL = {REFUSAL: "refusal", NEED_QUESTION: "need_question"}
 def language_of(text: str | None) -> str:
     """The reader's language for ``text``: "ar" for Arabic script, else "en"."""
     return "ar" if text and script_of(text) == "arabic" else "en"
+
+
+def user_language(language_code: str | None, text: str | None = None) -> str:
+    """A chat user's language: that of what they wrote (a command's words), else the language
+    their Telegram app is set to (``language_code``, "ar" or "ar-SA"), else English."""
+    words = (text or "").partition(" ")[2] if (text or "").startswith("/") else (text or "")
+    script = script_of(words) if words.strip() else "other"
+    if script != "other":
+        return "ar" if script == "arabic" else "en"
+    return "ar" if (language_code or "").lower().startswith("ar") else "en"
 
 
 def say(key: str, language: str = "en", **values: object) -> str:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from bot.catalogue import language_of, localise, say
+from bot.catalogue import MESSAGES, language_of, localise, say
 from bot.citations import Answer, Citation
 from bot.short import ShortAnswer, short_answer
 from bot.timeline import newness
@@ -461,50 +461,51 @@ TELEGRAM_COMMANDS = (
 
 
 def telegram_help(
-    info: dict[str, Any], username: str | None, tries: tuple[str, ...] | list[str] = ()
+    info: dict[str, Any],
+    username: str | None,
+    tries: tuple[str, ...] | list[str] = (),
+    language: str = "en",
 ) -> list[TelegramPart]:
     """/start and /help: what the bot does, how to ask, what it knows (``info``: index_status),
-    and ``tries``: questions to try, from the user's own articles."""
+    and ``tries``: questions to try, from the user's own articles; in ``language``."""
     doc = TelegramDoc()
     articles = info.get("articles") or 0
-    doc.add("I answer questions about the news from ")
-    doc.add(f"{articles} indexed article{'s' if articles != 1 else ''}", "b")
+    doc.add(say("help_intro", language))
+    doc.add(say("help_articles", language, n=articles, s="s" if articles != 1 else ""), "b")
     newest = info.get("newest_article")
     if newest:
-        title = newest.get("title") or "untitled"
-        doc.add(f" (the newest: “{title}”, {str(newest.get('published'))[:10]})")
-    doc.add(
-        ", quoting the sentences that answer them, with their sources. "
-        "Arabic and English both work.\n\n"
-    )
-    doc.add("How to ask", "b")
-    doc.add(
-        "\n• Send your question as a message, or /ask followed by the question."
-        f"\n• In a group: /ask QUESTION, mention @{username}, "
-        "or reply to one of my answers."
-        "\n• Follow-up questions work (“and where will it be held?”); /new starts over.\n\n"
-    )
-    doc.add("Commands", "b")
+        title = newest.get("title") or say("untitled", language)
+        date = str(newest.get("published"))[:10]
+        doc.add(say("help_newest", language, title=title, date=date))
+    doc.add(say("help_quoting", language))
+    doc.add(say("help_how", language), "b")
+    doc.add(say("help_how_body", language, username=username))
+    doc.add(say("help_commands", language), "b")
     for command, description in TELEGRAM_COMMANDS:
-        name = "/ask QUESTION" if command == "ask" else f"/{command}"
-        doc.add(f"\n{name} — {description}")
+        about = say(f"cmd_{command}", language) if f"cmd_{command}" in MESSAGES else description
+        name = f"/ask {say('ask_placeholder', language)}" if command == "ask" else f"/{command}"
+        doc.add(f"\n{name} — {about}")
     if tries:
-        doc.add("\n\n").add("Try", "b")
+        doc.add("\n\n").add(say("help_try", language), "b")
         for t in tries:
             doc.add(f"\n• {t}")
     return doc.parts()
 
 
-def telegram_status(info: dict[str, Any]) -> list[TelegramPart]:
-    """/status: index size and last reindex (``info``: index_status)."""
+def telegram_status(info: dict[str, Any], language: str = "en") -> list[TelegramPart]:
+    """/status: index size and last reindex (``info``: index_status), in ``language``."""
     doc = TelegramDoc()
-    doc.add("Index", "b")
-    doc.add(f"\nArticles: {info.get('articles') or 0}, passages: {info.get('chunks') or 0}")
-    doc.add(f"\nLast reindex: {info.get('last_reindex') or 'never'}")
+    doc.add(say("status_index", language), "b")
+    articles, chunks = info.get("articles") or 0, info.get("chunks") or 0
+    doc.add(say("status_counts", language, articles=articles, chunks=chunks))
+    when = info.get("last_reindex") or say("status_never", language)
+    doc.add(say("status_last", language, when=when))
     newest = info.get("newest_article")
     if newest:
-        doc.add(f"\nNewest article: {newest.get('title') or 'untitled'} ")
+        doc.add(
+            say("status_newest", language, title=newest.get("title") or say("untitled", language))
+        )
         doc.add(f"({str(newest.get('published'))[:10]})")
     if not info.get("store_reachable", True):
-        doc.add("\nThe index is unreachable right now.", "i")
+        doc.add(say("status_unreachable", language), "i")
     return doc.parts()

@@ -46,6 +46,7 @@ from telegram.ext import (
 
 from bot import render
 from bot.answer import QuestionError, check_question
+from bot.catalogue import user_language
 from bot.chats import MAX_CHATS, Chats, FloodLimiter, allowed
 from bot.citations import Answer, Turn
 from bot.redact import TokenFilter, redacted_logs
@@ -304,13 +305,14 @@ class NewsBot:
         """/start and /help: what the bot does, how to ask, what it knows."""
         message = _message(update)
         info = await asyncio.to_thread(self._status, self.settings)
-        await self._send(message, render.telegram_help(info, context.bot.username))
+        language = _language(message)
+        await self._send(message, render.telegram_help(info, context.bot.username, (), language))
 
     async def status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/status: index size and last reindex."""
         message = _message(update)
         info = await asyncio.to_thread(self._status, self.settings)
-        await self._send(message, render.telegram_status(info))
+        await self._send(message, render.telegram_status(info, _language(message)))
 
     async def ask(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/ask QUESTION."""
@@ -483,6 +485,12 @@ class NewsBot:
         if message.chat.type == ChatType.PRIVATE or _replies_to(message, bot_id):
             return text
         return None
+
+
+def _language(message: Message) -> str:
+    """The user's language for the bot's own words (bot/catalogue.py)."""
+    code = message.from_user.language_code if message.from_user else None
+    return user_language(code, message.text)
 
 
 def _message(update: Update) -> Message:

@@ -157,3 +157,23 @@ def test_catalogue_has_both_languages_for_every_message() -> None:
     for key, forms in MESSAGES.items():
         assert set(forms) == {"en", "ar"}, key
         assert forms["ar"] != forms["en"], key
+
+
+def test_telegram_help_and_status_for_a_reader_of_arabic() -> None:
+    from bot.catalogue import user_language
+
+    info = {"articles": 3, "chunks": 9, "last_reindex": None, "newest_article": None}
+    [help_ar] = render.telegram_help(info, "newsbot", ["متى الاجتماع؟"], "ar")
+    assert help_ar.text.startswith("أجيب عن أسئلة حول الأخبار من 3 مقالًا مفهرسًا")
+    assert "/ask السؤال — اطرح سؤالًا عن الأخبار" in help_ar.text
+    assert "@newsbot" in help_ar.text and "جرّب" in help_ar.text
+    [help_en] = render.telegram_help(info, "newsbot")
+    assert help_en.text.startswith("I answer questions about the news from 3 indexed articles")
+    [status_ar] = render.telegram_status(info, "ar")
+    assert status_ar.text == "الفهرس\nالمقالات: 3، المقاطع: 9\nآخر فهرسة: لم تجرِ بعد"
+    # what the user wrote decides; a bare command falls back to the app's language
+    assert user_language("en", "متى الاجتماع؟") == "ar"
+    assert user_language("ar", "/start") == "ar"
+    assert user_language("ar-SA", "/help") == "ar"
+    assert user_language(None, "/start") == "en"
+    assert user_language("ar", "/ask When is it?") == "en"
