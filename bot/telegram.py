@@ -26,17 +26,26 @@ import re
 import signal
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
-from telegram import BotCommand, LinkPreviewOptions, Message, MessageEntity, Update
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    Update,
+)
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -50,8 +59,9 @@ from bot.catalogue import user_language
 from bot.chats import MAX_CHATS, Chats, FloodLimiter, allowed
 from bot.citations import Answer, Turn
 from bot.redact import TokenFilter, redacted_logs
+from bot.stories import check_sources, latest, nothing_left, respond, suggestions
 from bot.watch import Watcher, start_background_watch
-from index.errors import ConfigError, NewsbotError
+from index.errors import ConfigError, FilterError, NewsbotError
 from index.filters import Filters, parse_filters
 from index.settings import Settings
 from index.status import index_status
@@ -65,12 +75,18 @@ TOKEN_PATTERN = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{20,100}")
 # Telegram shows "typing..." for 5 s; renew it while an answer takes longer.
 TYPING_EVERY = 4.5
 
+# A streamed answer is redrawn at most this often (Telegram's flood limits; retry_after wins).
+STREAM_EVERY = 0.6
+# Answers whose source buttons still work, across all chats (the oldest are forgotten).
+KEPT_ANSWERS = 2000
+
 COMMANDS = tuple(BotCommand(command, about) for command, about in render.TELEGRAM_COMMANDS)
 
 HINT = (
-    "I answer questions about the news, as text. Send me your question, "
-    "for example:\n/ask When is the US-Israel meeting?"
+    "I answer questions about the news, as text. Send me your question, or /help for what I know."
 )
+UNKNOWN = "I don't know the command {command}. Send me a question, or /help for the commands."
+NO_BUTTON = "That answer is too old: ask again to see its sources."
 NOT_ALLOWED = "Sorry, this is a private bot: it only answers the chats it was set up for."
 SORRY = "Sorry, something went wrong. Please try again in a moment."
 SLOW_DOWN = (
@@ -150,6 +166,8 @@ class NewsBot:
         self._allowed = frozenset(settings.telegram_allowed_chats)
         self._refused: OrderedDict[int, None] = OrderedDict()
         self.flood = FloodLimiter(settings.telegram_flood_wait)  # 429s waited out (bot/chats.py)
+        self._kept: OrderedDict[int, Answer] = OrderedDict()  # answers behind source buttons
+        self._next_key = 1
         self.app: Application[Any, Any, Any, Any, Any, Any] | None = None
 
     def _build(self) -> Application[Any, Any, Any, Any, Any, Any]:
@@ -164,6 +182,8 @@ class NewsBot:
         app.add_handler(TypeHandler(Update, self.guard), group=-1)
         app.add_handler(CommandHandler(["start", "help"], self.help))
         app.add_handler(CommandHandler("ask", self.ask))
+        app.add_handler(CommandHandler("latest", self.latest))
+        app.add_handler(CallbackQueryHandler(self.source_button, pattern=r"^src:"))
         app.add_handler(CommandHandler("sources", self.sources))
         app.add_handler(CommandHandler("new", self.new))
         app.add_handler(CommandHandler("status", self.status))
@@ -225,7 +245,7 @@ class NewsBot:
             assert app.updater is not None
             await app.updater.start_polling(
                 timeout=poll_timeout,
-                allowed_updates=[Update.MESSAGE],
+                allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY],
                 error_callback=self._polling_error,
             )
             await app.start()
@@ -237,7 +257,8 @@ class NewsBot:
             logger.info("stopping")
             self.flood.stop()  # replies still waiting out a 429 give up, so stopping is prompt
             if app.updater and app.updater.running:
-                await app.updater.stop()
+                with _quiet_unreachable_cleanup():
+                    await app.updater.stop()
             if app.running:
                 await app.stop()  # lets the updates being answered finish
             await app.shutdown()
@@ -262,14 +283,26 @@ class NewsBot:
             self._answerer = self._make_answerer()
 
     def _answer(
-        self, question: str, history: Sequence[Turn], filters: Filters | None = None
+        self,
+        question: str,
+        history: Sequence[Turn],
+        filters: Filters | None = None,
+        on_token: Callable[[str], None] | None = None,
     ) -> Answer:
         self._load_answerer()
         assert self._answerer is not None
         answerer = self._answerer
         if filters:  # "/ask since:2024-11-01 ..." searches only what the filters allow
             answerer = answerer.filtered(filters)
-        return answerer.answer(question, history)
+
+        def run() -> Answer:
+            stream = getattr(answerer, "stream", None)
+            if on_token is not None and stream is not None:  # a generated answer, streamed
+                return stream(question, history, None, on_token)
+            return answerer.answer(question, history)
+
+        # An unknown source, a filter that leaves nothing, a broad question (bot/stories.py)
+        return respond(self.settings, question, filters, run)
 
     async def _in_worker(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking answering work on the one worker thread; the loop keeps serving."""
@@ -280,6 +313,15 @@ class NewsBot:
 
     async def guard(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Drops what is not a new message; refuses chats that are not allowed, once."""
+        query = update.callback_query
+        if query is not None:  # a source button: refused to strangers like a message
+            chat = query.message.chat.id if query.message else None
+            if not self._allowed or query.from_user.id in self._allowed or chat in self._allowed:
+                return
+            logger.info("button press from a chat that is not allowed: refused")
+            with contextlib.suppress(TelegramError):
+                await query.answer(NOT_ALLOWED, show_alert=True)
+            raise ApplicationHandlerStop
         message = update.message
         if message is None:  # edited messages, channel posts and the like
             raise ApplicationHandlerStop
@@ -302,11 +344,49 @@ class NewsBot:
         raise ApplicationHandlerStop
 
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """/start and /help: what the bot does, how to ask, what it knows."""
+        """/start and /help: what the bot does, how to ask, what it knows, what to try."""
         message = _message(update)
         info = await asyncio.to_thread(self._status, self.settings)
+        tries = await asyncio.to_thread(self._suggestions)
         language = _language(message)
-        await self._send(message, render.telegram_help(info, context.bot.username, (), language))
+        await self._send(message, render.telegram_help(info, context.bot.username, tries, language))
+
+    def _suggestions(self) -> list[str]:
+        """Questions to try, from this index's own recent headlines (none when it is empty)."""
+        try:
+            return suggestions(self.settings)
+        except (NewsbotError, OSError) as exc:
+            logger.debug("no suggestions: %s", exc)
+            return []
+
+    async def latest(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/latest [since:3d] [source:AFP]: the newest articles, newest first."""
+        message = _message(update)
+        try:
+            _, filters = parse_filters(_after_command(message), self.settings.today)
+            rows, empty = await asyncio.to_thread(self._latest, filters or None)
+        except NewsbotError as exc:
+            await message.reply_text(f"Sorry, {exc.user_message}.")
+            return
+        await self._send(message, _headlines(rows, empty, filters))
+
+    def _latest(self, filters: Filters | None) -> tuple[list[dict[str, Any]], str | None]:
+        check_sources(self.settings, filters)
+        rows = latest(self.settings, filters, 10)
+        return rows, (nothing_left(self.settings, filters) if not rows else None)
+
+    async def source_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A press on [n] under an answer: that passage, the quoted sentence in bold."""
+        query = update.callback_query
+        assert query is not None
+        _, key, n = (query.data or "src:0:0").split(":")
+        answer = self._kept.get(int(key))
+        cited = [c for c in answer.citations if str(c.n) == n] if answer else []
+        if answer is None or not cited or not isinstance(query.message, Message):
+            await query.answer(NO_BUTTON)
+            return
+        await query.answer()
+        await self._send(query.message, _passage(answer, cited), quote_first=True)
 
     async def status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/status: index size and last reindex."""
@@ -350,10 +430,15 @@ class NewsBot:
         await message.reply_text(FORGOTTEN)
 
     async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A command the bot does not know: a hint in private chats, silence in groups."""
+        """A command the bot does not know: said so in private chats, with questions to try;
+        silence in groups."""
         message = _message(update)
         if message.chat.type == ChatType.PRIVATE:
-            await message.reply_text(HINT)
+            command = (message.text or "/").split(maxsplit=1)[0].split("@")[0]
+            tries = await asyncio.to_thread(self._suggestions)
+            doc = render.TelegramDoc().add(UNKNOWN.format(command=command))
+            _add_tries(doc, tries)
+            await self._send(message, doc.parts())
 
     async def not_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Stickers, photos, voice...: a hint on how to ask (in groups, only when replied to)."""
@@ -392,7 +477,7 @@ class NewsBot:
         except NewsbotError as exc:
             await message.reply_text(f"Sorry, {exc.user_message}.")
             return
-        if not question.strip():
+        if not question.strip() and not filters:  # filters alone: that period's stories
             await message.reply_text(HINT)
             return
         chat_id = message.chat_id
@@ -407,10 +492,21 @@ class NewsBot:
             return
         async with state.lock:
             started = time.perf_counter()
-            async with self._typing(message):
-                answer = await self._in_worker(
-                    self._answer, question, tuple(state.history), filters
-                )
+            stream = _Stream(message) if self._streams() else None
+            try:
+                async with self._typing(message):
+                    answer = await self._in_worker(
+                        self._answer,
+                        question,
+                        tuple(state.history),
+                        filters,
+                        stream.on_token if stream else None,
+                    )
+            except FilterError as exc:  # an unknown source: the known ones are listed
+                await message.reply_text(f"Sorry, {exc.user_message}.")
+                return
+            finally:
+                placeholder = await stream.close() if stream else None
             state.history.append(Turn(question, answer))
             state.last = answer
             parts = render.telegram(answer)
@@ -422,7 +518,23 @@ class NewsBot:
                 len(answer.citations),
                 len(parts),
             )
-            await self._send(message, parts)
+            await self._send(message, parts, markup=self._buttons(answer), replace=placeholder)
+
+    def _streams(self) -> bool:
+        """Whether answers are generated (and so worth streaming): the answerer can stream."""
+        return self._answerer is not None and hasattr(self._answerer, "stream")
+
+    def _buttons(self, answer: Answer) -> InlineKeyboardMarkup | None:
+        """[1] [2] ... under an answer, each showing its passage; the answer is kept for them."""
+        numbers = list(dict.fromkeys(c.n for c in answer.citations))
+        if not numbers:
+            return None
+        key, self._next_key = self._next_key, self._next_key + 1
+        self._kept[key] = answer
+        while len(self._kept) > KEPT_ANSWERS:
+            self._kept.popitem(last=False)
+        row = [InlineKeyboardButton(f"[{n}]", callback_data=f"src:{key}:{n}") for n in numbers]
+        return InlineKeyboardMarkup([row[i : i + 8] for i in range(0, len(row), 8)])
 
     @contextlib.asynccontextmanager
     async def _typing(self, message: Message) -> AsyncIterator[None]:
@@ -444,10 +556,25 @@ class NewsBot:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _send(self, message: Message, parts: Sequence[render.TelegramPart]) -> None:
-        """Send the parts as HTML replies; a part Telegram cannot parse goes again as plain text."""
+    async def _send(
+        self,
+        message: Message,
+        parts: Sequence[render.TelegramPart],
+        *,
+        markup: InlineKeyboardMarkup | None = None,
+        replace: Message | None = None,
+        quote_first: bool | None = None,
+    ) -> None:
+        """Send the parts as HTML replies; a part Telegram cannot parse goes again as plain text.
+
+        ``markup`` (the source buttons) goes under the last part; ``replace`` is a streamed
+        message that becomes the first part, edited, instead of a new message.
+        """
         for i, part in enumerate(parts):
-            quote = None if i == 0 else False  # PTB's default quotes the question in groups
+            quote = quote_first if i == 0 else False  # PTB's default quotes in groups
+            last = markup if i == len(parts) - 1 else None
+            if i == 0 and replace is not None and await _edit(replace, part, last):
+                continue
             try:
                 await message.reply_text(
                     part.html,
@@ -455,6 +582,7 @@ class NewsBot:
                     link_preview_options=NO_PREVIEW,
                     allow_sending_without_reply=True,
                     do_quote=quote,
+                    reply_markup=last,
                 )
             except BadRequest as exc:
                 if "can't parse entities" not in exc.message.lower():
@@ -465,6 +593,7 @@ class NewsBot:
                     link_preview_options=NO_PREVIEW,
                     allow_sending_without_reply=True,
                     do_quote=quote,
+                    reply_markup=last,
                 )
 
     def _addressed(self, message: Message, bot_id: int, username: str | None) -> str | None:
@@ -485,6 +614,167 @@ class NewsBot:
         if message.chat.type == ChatType.PRIVATE or _replies_to(message, bot_id):
             return text
         return None
+
+
+class _UnreachableCleanup(logging.Filter):
+    """Drops PTB's traceback for its last getUpdates at shutdown, and remembers it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dropped = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "mark all fetched updates" in record.getMessage():
+            self.dropped = True
+            return False
+        return True
+
+
+@contextlib.contextmanager
+def _quiet_unreachable_cleanup() -> Iterator[None]:
+    """Stopping while the Bot API is unreachable: one line, not PTB's tracebacks."""
+    updater_log = logging.getLogger("telegram.ext.Updater")
+    quiet = _UnreachableCleanup()
+    updater_log.addFilter(quiet)
+    try:
+        yield
+    finally:
+        updater_log.removeFilter(quiet)
+        if quiet.dropped:
+            logger.warning(
+                "stopped without reaching the Bot API; updates not yet confirmed may come again"
+            )
+
+
+class _Stream:
+    """A generated answer shown while it is written: a draft (sendMessageDraft) in private
+    chats, else one message edited, redrawn at most every STREAM_EVERY s; a 429's retry_after
+    is always waited out (by the rate limiter, or here once it gives up), the last redraw too.
+    Tokens come from the answering thread (``on_token``)."""
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
+        self.loop = asyncio.get_running_loop()
+        self.text = ""
+        self.shown = ""
+        self.sent: Message | None = None
+        self.draft = message.chat.type == ChatType.PRIVATE
+        self.draft_id = message.message_id or 1
+        self.changed = asyncio.Event()
+        self.done = False
+        self.next_at = 0.0  # loop time before which Telegram must not see another redraw
+        self.task = asyncio.create_task(self._run())
+
+    def on_token(self, piece: str) -> None:
+        self.loop.call_soon_threadsafe(self._add, piece)
+
+    def _add(self, piece: str) -> None:
+        self.text += piece
+        self.changed.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self.changed.wait()
+            self.changed.clear()
+            if self.done:
+                return
+            await asyncio.sleep(max(0.0, self.next_at - self.loop.time()))
+            text = self.text.strip()[: render.TELEGRAM_LIMIT - 2]
+            if not text or text == self.shown:
+                continue
+            try:
+                await self._show(text + " …")
+                self.shown = text
+                self.next_at = self.loop.time() + STREAM_EVERY
+            except RetryAfter as exc:  # the rate limiter gave up: wait as told, then redraw
+                wait = exc.retry_after
+                seconds = wait if isinstance(wait, int | float) else wait.total_seconds()
+                self.next_at = self.loop.time() + float(seconds)
+                self.changed.set()
+            except TelegramError as exc:  # cosmetic: the checked answer still comes
+                logger.debug("streaming the answer failed: %s", exc)
+                self.next_at = self.loop.time() + STREAM_EVERY
+                if self.draft:
+                    self.draft = False  # drafts refused: edit a message instead
+                    self.changed.set()
+
+    async def _show(self, text: str) -> None:
+        bot = self.message.get_bot()
+        if self.draft:
+            await bot.send_message_draft(self.message.chat_id, self.draft_id, text)
+        elif self.sent is None:
+            self.sent = await self.message.reply_text(text, allow_sending_without_reply=True)
+        else:
+            await self.sent.edit_text(text)
+
+    async def close(self) -> Message | None:
+        """Stop redrawing (a redraw under way finishes); the message that showed the stream,
+        to be edited into the answer once Telegram allows the next edit."""
+        self.done = True
+        self.changed.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self.task), 60)
+        except TimeoutError:
+            self.task.cancel()
+        await asyncio.sleep(max(0.0, self.next_at - self.loop.time()))
+        return self.sent
+
+
+async def _edit(sent: Message, part: render.TelegramPart, markup: Any) -> bool:
+    """``sent`` edited into ``part`` (HTML, else plain); False when Telegram refuses both."""
+    for text, mode in ((part.html, ParseMode.HTML), (part.text, None)):
+        try:
+            await sent.edit_text(
+                text, parse_mode=mode, link_preview_options=NO_PREVIEW, reply_markup=markup
+            )
+            return True
+        except BadRequest as exc:
+            logger.warning("could not edit the streamed message (%s)", exc.message)
+        except TelegramError as exc:
+            logger.warning("could not edit the streamed message: %s", exc)
+            return False
+    return False
+
+
+def _add_tries(doc: render.TelegramDoc, tries: Sequence[str]) -> None:
+    """Questions to try (from the user's own articles), as /help lists them."""
+    if tries:
+        doc.add("\n\n").add("Try", "b")
+        for t in tries:
+            doc.add(f"\n• {t}")
+
+
+def _headlines(
+    rows: Sequence[dict[str, Any]], empty: str | None, filters: Filters | None
+) -> list[render.TelegramPart]:
+    """/latest: 'date · outlet · title' lines, newest first, titles linked to their page."""
+    doc = render.TelegramDoc()
+    described = filters.describe() if filters else ""
+    doc.add("Latest articles" + (f" {described}" if described else ""), "b")
+    if not rows:
+        doc.add("\n").add(empty or "No articles yet.")
+    for row in rows:
+        day = (row.get("published") or "")[:10] or "undated"
+        doc.add(f"\n{day} · {row.get('source') or '-'} · ")
+        doc.link(str(row.get("title") or "(untitled)"), row.get("url"))
+    return doc.parts()
+
+
+def _passage(answer: Answer, cited: Sequence[Any]) -> list[render.TelegramPart]:
+    """A source button's reply: the source, its passage with the quote in bold, its dates."""
+    doc = render.TelegramDoc()
+    notes = {line.split(" ", 1)[0]: line for line in render.time_lines(answer)}
+    for i, c in enumerate(cited):
+        if i:
+            doc.add("\n\n")
+        doc.add(f"[{c.n}] ").add(render.source_line(c), "b").add("\n")
+        with doc.styled("blockquote"):
+            a, b = c.span
+            doc.add(c.text[:a]).add(c.text[a:b], "b").add(c.text[b:])
+        note = notes.get(f"[{c.n}]")
+        if note:
+            doc.add("\n").add(note, "i")
+    return doc.parts()
 
 
 def _language(message: Message) -> str:

@@ -8,7 +8,7 @@ What it does, as Telegram does (https://core.telegram.org/bots/api):
 - ``/bot<TOKEN>/<method>``: a wrong token answers 401, an unknown method 404.
 - getMe, deleteWebhook, getUpdates (long polling: ``timeout``, ``offset`` confirms and forgets
   earlier updates, ``limit``), sendMessage, sendChatAction, setMyCommands, getMyCommands,
-  editMessageText.
+  editMessageText, answerCallbackQuery, sendMessageDraft (streamed drafts, private chats only).
 - ``parse_mode=HTML`` is parsed as Telegram parses it: only its tags, properly nested, entities
   ``&lt; &gt; &amp; &quot;`` and numeric ones; otherwise 400 "Bad Request: can't parse entities".
 - 4096 characters (UTF-16 units) of visible text after parsing, else 400 "message is too long".
@@ -16,6 +16,10 @@ What it does, as Telegram does (https://core.telegram.org/bots/api):
 What it adds for tests:
 - ``fail_next_sends(n)``: the next n sendMessage calls answer 429 with ``retry_after``.
 - ``reject_next_html(n)``: the next n HTML sendMessage calls answer 400 can't parse entities.
+- ``fail_next_edits(n)``: the next n editMessageText or sendMessageDraft calls answer 429;
+  ``refuse_drafts()``: sendMessageDraft answers 400, as an API without drafts would.
+- ``press(message, data)``: a user presses an inline button of a sent message.
+- accepted edits are in ``edits``, drafts in ``drafts``, a message's buttons in ``Sent.buttons``.
 - every call is recorded when answered (``calls``), every accepted message too (``sent``);
   ``wait_for``, ``wait_sent`` and ``wait_polling`` block, with a timeout, until it happens.
 - ``allowed_updates`` is recorded but not applied, so tests can check what the bot ignores.
@@ -206,6 +210,7 @@ class Sent:
     raw: str  # the ``text`` parameter as sent
     parse_mode: str | None
     reply_to: int | None
+    buttons: list[list[dict[str, Any]]] = field(default_factory=list)  # inline keyboard rows
 
     def quoted(self) -> list[str]:
         """The texts of the blockquotes in this message."""
@@ -248,6 +253,10 @@ class _State:
     fail_sends: int = 0
     retry_after: int = 1
     reject_html: int = 0
+    fail_edits: int = 0
+    no_drafts: bool = False
+    edits: list[Sent] = field(default_factory=list)
+    drafts: list[dict[str, Any]] = field(default_factory=list)
 
 
 class FakeBotAPI:
@@ -409,6 +418,40 @@ class FakeBotAPI:
         with self._cond:
             self._state.fail_sends = n
             self._state.retry_after = retry_after
+
+    def fail_next_edits(self, n: int, retry_after: int = 1) -> None:
+        """The next ``n`` editMessageText or sendMessageDraft calls answer 429."""
+        with self._cond:
+            self._state.fail_edits = n
+            self._state.retry_after = retry_after
+
+    def refuse_drafts(self) -> None:
+        """sendMessageDraft answers 400 from now on (a Bot API without drafts)."""
+        with self._cond:
+            self._state.no_drafts = True
+
+    def press(self, sent: Sent, data: str, *, user_id: int | None = None) -> int:
+        """Queue a press on the inline button ``data`` of the bot's message ``sent``."""
+        user = {"id": user_id or abs(sent.chat_id), "is_bot": False, "first_name": "Reader"}
+        with self._cond:
+            query_id = str(self._state.next_message_id)
+            self._state.next_message_id += 1
+        message = sent.as_reply_target()
+        message["chat"] = self._chat(sent.chat_id)
+        payload = {
+            "id": query_id, "from": user, "message": message, "chat_instance": "1", "data": data,
+        }  # fmt: skip
+        return self.push("callback_query", payload)
+
+    @property
+    def edits(self) -> list[Sent]:
+        with self._cond:
+            return list(self._state.edits)
+
+    @property
+    def drafts(self) -> list[dict[str, Any]]:
+        with self._cond:
+            return list(self._state.drafts)
 
     def reject_next_html(self, n: int = 1) -> None:
         """The next ``n`` sendMessage calls with parse_mode HTML answer 400 can't parse."""
@@ -606,6 +649,7 @@ class FakeBotAPI:
                 raw,
                 parse_mode,
                 reply.get("message_id") if isinstance(reply, dict) else None,
+                _buttons(params),
             )
             self._state.sent.append(sent)
         message = {
@@ -641,15 +685,53 @@ class FakeBotAPI:
     async def _m_getmycommands(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         return self._ok(self.commands)
 
+    def _flood(self) -> tuple[int, dict[str, Any]] | None:
+        with self._cond:
+            if self._state.fail_edits <= 0:
+                return None
+            self._state.fail_edits -= 1
+            after = self._state.retry_after
+        return self._error(429, f"Too Many Requests: retry after {after}", retry_after=after)
+
+    async def _m_answercallbackquery(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if not params.get("callback_query_id"):
+            return self._error(400, "Bad Request: query is too old or query ID is invalid")
+        return self._ok(True)
+
+    async def _m_sendmessagedraft(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        chat_id = int(params.get("chat_id") or 0)
+        if self._state.no_drafts:
+            return self._error(400, "Bad Request: method not available")
+        if self._chat(chat_id).get("type") != "private":
+            return self._error(400, "Bad Request: drafts can be sent only to private chats")
+        if not int(params.get("draft_id") or 0):
+            return self._error(400, "Bad Request: draft_id must be non-zero")
+        flood = self._flood()
+        if flood:
+            return flood
+        with self._cond:
+            self._state.drafts.append(dict(params))
+        return self._ok(True)
+
     async def _m_editmessagetext(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        flood = self._flood()
+        if flood:
+            return flood
         raw = str(params.get("text", ""))
         try:
-            text = parse_html(raw)[0] if params.get("parse_mode") == "HTML" else raw
+            text, entities = parse_html(raw) if params.get("parse_mode") == "HTML" else (raw, [])
         except HTMLError as exc:
             return self._error(400, f"Bad Request: can't parse entities: {exc}")
         if utf16_len(text) > MAX_TEXT:
             return self._error(400, "Bad Request: message is too long")
         chat_id = int(params.get("chat_id") or 0)
+        message_id = int(params.get("message_id") or 0)
+        parse_mode = params.get("parse_mode")
+        with self._cond:
+            edit = Sent(
+                message_id, chat_id, text, entities, raw, parse_mode, None, _buttons(params)
+            )
+            self._state.edits.append(edit)
         return self._ok(
             {
                 "message_id": int(params.get("message_id") or 0),
@@ -660,6 +742,13 @@ class FakeBotAPI:
                 "text": text,
             }
         )
+
+
+def _buttons(params: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    markup = params.get("reply_markup") or {}
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    return list(markup.get("inline_keyboard") or []) if isinstance(markup, dict) else []
 
 
 class Running:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import itertools
 import logging
 import os
 import signal
@@ -128,9 +129,9 @@ def start_bot(api: FakeBotAPI, index_settings: Settings) -> Iterator[StartBot]:
     with ExitStack() as stack:
 
         def start(
-            answerer: Any = None, status: Any = None, **overrides: Any
+            answerer: Any = None, status: Any = None, base: Settings | None = None, **overrides: Any
         ) -> tuple[Running, Spy]:
-            settings = bot_settings(index_settings, api, **overrides)
+            settings = bot_settings(base or index_settings, api, **overrides)
             spy = Spy(lambda: answerer or Answerer(settings))
             bot = NewsBot(settings, lambda: spy, **({"status": status} if status else {}))
             running = stack.enter_context(Running(bot, WAIT))
@@ -171,8 +172,13 @@ def test_start_help_and_command_menu(api: FakeBotAPI, start_bot: StartBot) -> No
     [reply] = api.wait_sent(1)
     assert "1 indexed article" in reply.text
     assert "/ask QUESTION" in reply.text and f"@{BOT_USERNAME}" in reply.text
-    assert [c["command"] for c in api.commands] == ["ask", "sources", "new", "status", "help"]
-    assert all(c.params.get("allowed_updates") == ["message"] for c in api.calls_to("getUpdates"))
+    assert [c["command"] for c in api.commands] == [
+        "ask", "latest", "sources", "new", "status", "help",
+    ]  # fmt: skip
+    assert all(
+        c.params.get("allowed_updates") == ["message", "callback_query"]
+        for c in api.calls_to("getUpdates")
+    )
     api.command(1, "/status")
     status = api.wait_sent(1, 2)[-1]
     assert "Articles: 1, passages: " in status.text and "Last reindex: 20" in status.text
@@ -214,8 +220,8 @@ def test_ask_filters_narrow_the_search_and_bad_ones_are_explained(
     api.command(20, f"/ask since:someday {QUESTION}")
     bad = api.wait_sent(20, 2)[-1]
     assert bad.text.startswith("Sorry, ") and "someday" in bad.text
-    api.command(20, "/ask since:2024-01-01")
-    assert api.wait_sent(20, 3)[-1].text == HINT  # filters but no question
+    api.command(20, "/ask")
+    assert api.wait_sent(20, 3)[-1].text == HINT  # no question
 
 
 def test_plain_text_follow_up_sources_and_new(api: FakeBotAPI, start_bot: StartBot) -> None:
@@ -315,7 +321,10 @@ def test_stickers_photos_voice_and_empty_questions_get_a_hint(
     api.command(8, "/nonsense")
     replies = api.wait_sent(8, 5)
     running.stop()
-    assert [r.text for r in replies] == [HINT] * 5 and spy.questions == []
+    texts = sorted(r.text for r in replies)  # answered concurrently: in any order
+    unknown = "I don't know the command /nonsense. Send me a question, or /help for the commands."
+    assert texts == sorted([HINT] * 4 + [texts[-1]]) and texts[-1].startswith(unknown)
+    assert spy.questions == []
 
 
 def test_a_too_long_question_is_refused_politely(api: FakeBotAPI, start_bot: StartBot) -> None:
@@ -555,3 +564,189 @@ def test_newsbot_telegram_process_answers_and_stops_on_signal(
     assert "is answering on Telegram" in stderr and stderr.rstrip().endswith("stopped")
     assert "/bot<token>/getUpdates" in stderr
     assert TOKEN not in stderr and TOKEN.split(":")[1] not in stderr
+
+
+# --- a news reader's bot: buttons, streaming, /latest, time questions, suggestions ------------
+
+
+def _press_all(api: FakeBotAPI, reply: Any) -> list[str]:
+    return [b["callback_data"] for row in reply.buttons for b in row]
+
+
+def test_sources_are_buttons_and_a_press_shows_the_passage_in_bold(
+    api: FakeBotAPI, start_bot: StartBot
+) -> None:
+    start_bot()
+    api.command(40, f"/ask {QUESTION}")
+    [reply] = api.wait_sent(40)
+    buttons = [b for row in reply.buttons for b in row]
+    assert buttons and buttons[0]["text"] == "[1]"
+    assert "undated article" not in reply.text  # the per-citation date notes live in /sources
+    api.press(reply, buttons[0]["callback_data"])
+    passage = api.wait_sent(40, 2)[-1]
+    assert passage.text.startswith("[1] 000_df79775a9f276dd4.txt — undated")
+    bold = [parse_html(passage.raw)[0][e["offset"] : e["offset"] + e["length"]]
+            for e in passage.entities if e["type"] == "bold"]  # fmt: skip
+    assert any(DECEMBER in b for b in bold)  # the quoted sentence, in bold, in its passage
+    assert "[1] undated article" in passage.text  # its date note
+    assert api.wait_for(lambda: api.calls_to("answerCallbackQuery"))
+    api.press(reply, "src:999:1")  # an answer long forgotten
+    answered = api.wait_for(lambda: api.calls_to("answerCallbackQuery")[1:])
+    assert "too old" in answered[0].params.get("text", "")
+
+
+def test_a_strangers_button_press_is_refused_like_a_message(
+    api: FakeBotAPI, start_bot: StartBot
+) -> None:
+    from fake_telegram import Sent
+
+    start_bot(telegram_allowed_chats=[41])
+    foreign = Sent(77, 555, "an answer", [], "an answer", None, None)
+    api.press(foreign, "src:1:1", user_id=555)
+    [refusal] = api.wait_for(lambda: api.calls_to("answerCallbackQuery"))
+    assert refusal.params["text"] == NOT_ALLOWED and refusal.params.get("show_alert") is True
+    assert api.sent_to(555) == []
+
+
+class Streaming(Scripted):
+    """A generating answerer's stand-in: ``stream`` hands out pieces, then the answer."""
+
+    def __init__(self, pieces: Sequence[str], gap: float = 0.15) -> None:
+        super().__init__(self.final)
+        self.pieces = pieces
+        self.gap = gap
+
+    def final(self, question: str) -> Answer:
+        c = citation(1, "The floods killed 40 people.", title="Floods", source="AFP", score=1)
+        return Answer(question, "The floods killed 40 people [1].", False, "llm", (c,))
+
+    def stream(
+        self, question: str, history: Sequence[Turn] = (), k: int | None = None, on_token=None
+    ) -> Answer:
+        for piece in self.pieces:
+            if on_token:
+                on_token(piece)
+            time.sleep(self.gap)
+        return self.final(question)
+
+
+PIECES = ["The ", "floods ", "killed ", "40 ", "people ", "in ", "Yemen ", "[1]."]
+
+
+def _gaps(calls: Sequence[Any]) -> list[float]:
+    return [b.at - a.at for a, b in itertools.pairwise(calls)]
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+def test_a_generated_answer_streams_into_one_edited_message_in_a_group(
+    api: FakeBotAPI, index_settings: Settings
+) -> None:
+    bot = NewsBot(bot_settings(index_settings, api), lambda: Streaming(PIECES))
+    with Running(bot, WAIT):
+        api.fail_next_edits(1, retry_after=1)  # a 429 while streaming
+        api.command(-42, "/ask how many died?", chat_type="group")
+        api.wait_for(lambda: [e for e in api.edits if e.buttons])  # the final edit has buttons
+    [placeholder] = api.sent_to(-42)
+    edits = [c for c in api.calls_to("editMessageText")]
+    assert edits[0].status == 429
+    assert all(gap >= 0.55 for gap in _gaps([c for c in edits if c.status == 200]))
+    retried = next(c for c in edits[1:] if c.status == 200)
+    assert retried.at - edits[0].at >= 1.0  # retry_after honoured
+    shown = [e.text for e in api.edits]
+    assert shown[-1].startswith("The floods killed 40 people [1].")  # the checked answer
+    assert all(e.message_id == placeholder.message_id for e in api.edits)
+    assert [b["text"] for row in api.edits[-1].buttons for b in row] == ["[1]"]
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+def test_a_generated_answer_streams_as_a_draft_in_private(
+    api: FakeBotAPI, index_settings: Settings
+) -> None:
+    bot = NewsBot(bot_settings(index_settings, api), lambda: Streaming(PIECES))
+    with Running(bot, WAIT):
+        api.message(43, "how many died?")
+        [reply] = api.wait_sent(43)
+    drafts = api.drafts
+    assert drafts and all(d["chat_id"] == 43 for d in drafts)
+    assert drafts[0]["text"].startswith("The") and drafts[-1]["text"].endswith(" …")
+    assert len({d["draft_id"] for d in drafts}) == 1
+    assert all(gap >= 0.55 for gap in _gaps(api.calls_to("sendMessageDraft")))
+    assert reply.text.startswith("The floods killed 40 people [1].") and reply.buttons
+
+
+def test_drafts_refused_fall_back_to_edits(api: FakeBotAPI, index_settings: Settings) -> None:
+    api.refuse_drafts()
+    bot = NewsBot(bot_settings(index_settings, api), lambda: Streaming(PIECES))
+    with Running(bot, WAIT):
+        api.message(44, "how many died?")
+        api.wait_for(lambda: [e for e in api.edits if e.buttons])
+    assert api.drafts == [] and len(api.sent_to(44)) == 1
+
+
+def test_typing_is_kept_up_while_answering(api: FakeBotAPI, start_bot: StartBot) -> None:
+    def slow(question: str) -> Answer:
+        time.sleep(6)  # longer than the 5 s a typing action lasts
+        return Answer(question, REFUSAL, True, "extractive")
+
+    start_bot(Scripted(slow))
+    api.message(45, "slow one")
+    api.wait_sent(45, timeout=WAIT)
+    typing = [c for c in api.calls_to("sendChatAction") if c.params["chat_id"] == 45]
+    assert len(typing) >= 2 and all(gap < 5 for gap in _gaps(typing))
+
+
+def test_time_questions_latest_and_suggestions_on_telegram(
+    api: FakeBotAPI, start_bot: StartBot, news_settings: Settings
+) -> None:
+    start_bot(base=news_settings)
+    api.message(46, "What happened yesterday?")
+    [reply] = api.wait_sent(46)
+    assert "Searched only articles of 2024-09-03 (yesterday)." in reply.text
+    assert "Houthis attack a tanker off Yemen (2024-09-03)" in reply.text
+    assert "[1] article of" not in reply.text and "As of 2024-09-03" in reply.text
+    api.command(46, "/sources")
+    assert "[1] article of 2024-09-03: “on Tuesday” = 2024-09-03, past." in (
+        api.wait_sent(46, 2)[-1].text
+    )
+    api.command(46, "/latest source:AFP since:30d")
+    latest = api.wait_sent(46, 3)[-1]
+    assert latest.text.splitlines()[1:] == [
+        "2024-09-03 · AFP · Houthis attack a tanker off Yemen",
+        "2024-08-15 · AFP · ليبيا تعلن زيادة إنتاج النفط",
+    ]
+    api.command(46, "/latest source:BBC")
+    unknown = api.wait_sent(46, 4)[-1]
+    assert unknown.text.startswith("Sorry, no source named BBC; the sources are: AFP (2)")
+    api.message(46, "What happened today?")
+    assert "the newest before is of 2024-09-03" in api.wait_sent(46, 5)[-1].text
+    api.command(46, "/frobnicate")
+    odd = api.wait_sent(46, 6)[-1]
+    assert odd.text.startswith("I don't know the command /frobnicate.")
+    assert "• Houthis attack a tanker off Yemen" in odd.text  # from the user's own articles
+    api.command(46, "/start")
+    assert "• Houthis attack a tanker off Yemen" in api.wait_sent(46, 7)[-1].text
+    api.message(46, "ماذا يحدث في ليبيا؟")
+    stories = api.wait_sent(46, 8)[-1]
+    assert stories.text.index("أزمة المصرف المركزي") < stories.text.index("ليبيا تعلن زيادة")
+
+
+def test_stopping_while_the_api_is_unreachable_is_quick_and_quiet(
+    index_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    api = FakeBotAPI().start()
+    bot = NewsBot(
+        bot_settings(index_settings, api),
+        lambda: Scripted(lambda q: Answer(q, REFUSAL, True, "extractive")),
+    )
+    running = Running(bot, WAIT).__enter__()
+    api.stop()  # the Bot API goes away while the bot polls
+    started, wall = time.monotonic(), time.time()
+    running.stop()
+    took = time.monotonic() - started
+    noisy = [
+        r for r in caplog.records if r.name.startswith(("telegram", "bot")) and r.created >= wall
+    ]
+    assert len(noisy) <= 1, [r.getMessage() for r in noisy]
+    assert not any(r.exc_info for r in noisy)
+    assert took < 4, f"stopping took {took:.1f} s"
