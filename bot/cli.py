@@ -183,21 +183,45 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-class PlainProgress:
-    """Progress as plain lines on stderr, for pipes and logs."""
+def _duration(seconds: float) -> str:
+    """'42 s', '3 min 5 s', '2 h 10 min'."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
-    def __init__(self) -> None:
+
+class PlainProgress:
+    """Progress as plain lines on stderr, for pipes and logs: one line per 10% done, with the
+    rate and the time left (ETA) from the rate so far."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.total = self.done = self.chunks = 0
+        self.clock = clock
+        self.started = 0.0
+        self.next_tenth = 1
 
     def start(self, articles: int) -> None:
         self.total = articles
+        self.started = self.clock()
+        self.next_tenth = 1
         print(f"embedding {_plural(articles, 'article')}", file=sys.stderr, flush=True)
 
     def advance(self, articles: int, chunks: int) -> None:
         self.done += articles
         self.chunks += chunks
+        if not self.total or self.done * 10 < self.next_tenth * self.total:
+            return  # not yet at the next tenth
+        self.next_tenth = self.done * 10 // self.total + 1
+        elapsed = self.clock() - self.started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        left = self.total - self.done
+        when = f"ETA {_duration(left / rate)}" if left and rate else f"in {_duration(elapsed)}"
         print(
-            f"  {self.done}/{self.total} articles, {self.chunks} chunks",
+            f"  {100 * self.done // self.total:3d}% {self.done}/{self.total} articles, "
+            f"{self.chunks} chunks, {rate:.1f} articles/s, {when}",
             file=sys.stderr,
             flush=True,
         )
@@ -207,17 +231,35 @@ class PlainProgress:
 
 
 class BarProgress:
-    """A rich progress bar on stderr, for terminals."""
+    """A rich progress bar on stderr, for terminals: done, rate and time left."""
 
     def __init__(self) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            ProgressColumn,
+            TaskProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+        from rich.text import Text
+
+        class Rate(ProgressColumn):
+            def render(self, task: Any) -> Text:
+                speed = task.finished_speed or task.speed
+                return Text(f"{speed:.1f}/s" if speed else "", style="progress.data.speed")
 
         self._progress = Progress(
             TextColumn("indexing"),
             BarColumn(),
+            TaskProgressColumn(),
             MofNCompleteColumn(),
             TextColumn("articles, {task.fields[chunks]} chunks"),
+            Rate(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
             console=Console(stderr=True),
             transient=False,
         )

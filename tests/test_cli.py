@@ -338,6 +338,25 @@ def test_chat_shows_the_rewritten_follow_up(news_env):
     assert len(answers) == 2 and answers[1]["question"] == "and where?"
 
 
+def test_piped_progress_is_a_line_every_tenth_with_rate_and_eta(capsys):
+    from bot.cli import PlainProgress
+
+    now = [100.0]
+    progress = PlainProgress(clock=lambda: now[0])  # a clock the test moves: no real waiting
+    progress.start(95)
+    for _ in range(19):
+        now[0] += 2.0
+        progress.advance(5, 7)
+    progress.finish()
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "embedding 95 articles"
+    percents = [int(line.split("%")[0]) for line in lines[1:]]
+    assert percents == sorted(set(percents)) and len(percents) == 10  # one line per tenth
+    assert [p // 10 for p in percents] == list(range(1, 11))
+    assert lines[1] == "   10% 10/95 articles, 14 chunks, 2.5 articles/s, ETA 34 s"
+    assert lines[-1] == "  100% 95/95 articles, 133 chunks, 2.5 articles/s, in 38 s"
+
+
 # --- the command line itself -------------------------------------------------------------------
 
 
