@@ -61,6 +61,7 @@ class Citation:
     score: float
     also: tuple[Related, ...] = ()  # other versions of this story (near-duplicates)
     dates: tuple[DateMention, ...] = ()  # date expressions in the quote, placed in time
+    translation: str | None = None  # machine translation into the question's language (checked)
 
     @classmethod
     def of(
@@ -139,6 +140,7 @@ class Citation:
                 for m in self.dates
             ],
             "also": [r.as_json() for r in self.also],
+            "translation": self.translation,
         }
 
 

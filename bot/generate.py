@@ -12,7 +12,11 @@ comes back:
 
 Citations are renumbered in order of use. Each cites the sentence of its excerpt that best matches
 the generated claim; when that sentence's language differs from the question's, it is shown
-under the answer in the original, next to the model's translation.
+under the answer verbatim, and beneath it the model's translation of it, marked as machine
+translation (``Citation.translation``, "translation" in JSON). A translation is checked against
+its original (``check_translation``): one that adds a number, a year or a name the original does
+not hold is not shown (a small model wrote "early December 2024" for an undated "early
+December" and "Miley Cyrus" for "ميلر").
 
 Streaming: ``stream(question, history, k, on_token)`` calls ``on_token`` with each piece of text
 as it is generated, then returns the checked ``Answer`` (which may differ from the streamed text:
@@ -31,6 +35,7 @@ from dataclasses import replace
 import numpy as np
 
 from bot.answer import Answerer, Question
+from bot.catalogue import language_of, say
 from bot.citations import REFUSAL, Answer, Citation, Turn
 from bot.llm import ChatModel, LLMError, OnToken, make_chat_model
 from bot.prompts import Excerpt, Prompts, language_name, load_prompts
@@ -126,14 +131,41 @@ class GeneratingAnswerer(Answerer):
             Citation.of(m, passages[n - 1], quotes[n], passages[n - 1].sentence_score(quotes[n]))
             for m, n in enumerate(cited, 1)
         )
-        originals = [
-            f"[{c.n}] “{c.quote}”"
-            for c in citations
-            if script_of(c.quote) != question.script and c.quote not in text
+        foreign = [
+            c for c in citations if script_of(c.quote) != question.script and c.quote not in text
         ]
+        citations = tuple(
+            replace(c, translation=self.translate(c.quote, question.text)) if c in foreign else c
+            for c in citations
+        )
+        originals = []
+        for c in citations:
+            if c.quote in text or script_of(c.quote) == question.script:
+                continue
+            originals.append(f"[{c.n}] “{c.quote}”")
+            if c.translation:
+                marker = say("machine_translation", language_of(question.text))
+                originals.append(f"    ({marker}) {c.translation}")
         if originals:
             text = text + "\n\n" + "\n".join(originals)
         return replace(extractive, text=text, mode="llm", citations=citations, notice=None)
+
+    def translate(self, quote: str, question: str) -> str | None:
+        """The model's translation of ``quote`` into the question's language, if it passes
+        ``check_translation``; None when it fails, is empty or adds what the quote lacks."""
+        language = language_name(detect_language(question))
+        system, user = self.prompts.translation(quote, language)
+        try:
+            raw = self.model.chat(system, user, None)
+        except LLMError as exc:
+            logger.info("no translation: %s", exc.user_message)
+            return None
+        translation = " ".join(_MARKER.sub("", raw).split()).strip("“”\"' ")
+        problems = check_translation(quote, translation)
+        if not translation or problems:
+            logger.info("translation not shown: %s", "; ".join(problems) or "empty")
+            return None
+        return translation
 
     def _quotes(
         self, text: str, cited_passages: Sequence[Passage], cited: Sequence[int]
@@ -205,3 +237,104 @@ def _is_refusal(raw: str) -> bool:
 def _excerpt(n: int, p: Passage) -> Excerpt:
     c = p.chunk
     return Excerpt(n=n, text=c.text, title=c.title, source=c.source, published=c.published)
+
+
+# --- checking a translation --------------------------------------------------------------------
+
+_DIGITS = re.compile(r"\d+(?:[.,٫٬]\d+)*")
+# Capitalised words of an English translation that are no name to check: sentence openers,
+# months, days, and words of titles and institutions (they translate words, not names).
+_NOT_NAMES = frozenset(
+    """a an the in on at of and but or as it its this that these those there he she they we
+    his her their when where who what why how if after before while during since for from to
+    by with said says according however meanwhile also earlier later last next today tomorrow
+    yesterday january february march april may june july august september october november
+    december monday tuesday wednesday thursday friday saturday sunday state department
+    ministry foreign defense defence health interior secretary minister president prime
+    spokesman spokeswoman spokesperson administration senate senators senator congress army
+    government united nations states council security house white kingdom republic agency
+    authority authorities forces force military police court office officials official
+    committee party movement organisation organization union international national general
+    us usa uk un eu american americans israeli israelis palestinian palestinians arab arabs
+    arabic muslim muslims christian european western eastern northern southern north south
+    east west middle strip bank gulf sea river city region province""".split()
+)
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
+_ARABIC_WORD = re.compile(r"[\u0621-\u064a]+")
+# Letters as sounds, coarsely, so that a Latin name and its Arabic spelling meet: vowels and h
+# dropped, voiced and voiceless pairs merged (Arabic has no p or v, English no emphatics).
+_AR_SOUND = {
+    "ب": "b",
+    "ت": "t",
+    "ث": "t",
+    "ج": "k",
+    "خ": "k",
+    "د": "t",
+    "ذ": "t",
+    "ر": "r",
+    "ز": "s",
+    "س": "s",
+    "ش": "s",
+    "ص": "s",
+    "ض": "t",
+    "ط": "t",
+    "ظ": "t",
+    "غ": "k",
+    "ف": "f",
+    "ق": "k",
+    "ك": "k",
+    "ل": "l",
+    "م": "m",
+    "ن": "n",
+}  # fmt: skip (ح ع ه and the vowels and hamza carriers count as nothing)
+_EN_SOUND = {"b": "b", "p": "b", "t": "t", "d": "t", "s": "s", "z": "s", "c": "k", "k": "k",
+             "q": "k", "g": "k", "j": "k", "x": "k", "f": "f", "v": "f", "l": "l", "m": "m",
+             "n": "n", "r": "r"}  # fmt: skip
+
+
+def _digits(text: str) -> set[str]:
+    return {re.sub(r"[.,٫٬]", "", d) for d in _DIGITS.findall(ascii_digits(text))}
+
+
+def _skeleton_en(word: str) -> str:
+    low = word.lower().replace("ph", "f").replace("th", "t").replace("sh", "s").replace("ch", "s")
+    out = [_EN_SOUND.get(ch, "") for ch in low]
+    return re.sub(r"(.)\1+", r"\1", "".join(out))
+
+
+def _skeleton_ar(word: str) -> str:
+    out = [_AR_SOUND.get(ch, "") for ch in word]
+    return re.sub(r"(.)\1+", r"\1", "".join(out))
+
+
+def _near(a: str, b: str) -> bool:
+    """Skeletons equal, or one letter apart for longer ones ("snktn" Washington, "sntn")."""
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 3 or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long = sorted((a, b), key=len)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def check_translation(original: str, translation: str) -> list[str]:
+    """What ``translation`` says that ``original`` does not: numbers (digits, years) it lacks,
+    and, for an English translation of an Arabic sentence, capitalised names that no word of
+    the original could be spelled as. Empty: nothing added that the check can see."""
+    problems = [f"the number {n} is not in the original" for n in sorted(
+        _digits(translation) - _digits(original)
+    )]  # fmt: skip
+    if script_of(original) == "arabic" and script_of(translation) == "latin":
+        sounds = [_skeleton_ar(w) for w in _ARABIC_WORD.findall(original)]
+        for word in dict.fromkeys(_LATIN_WORD.findall(translation)):
+            if not word[0].isupper() or word.lower().strip("'’") in _NOT_NAMES:
+                continue
+            if word.isupper():
+                continue  # an acronym (AFP: فرانس برس) is spelled out in Arabic: not checked
+            skeleton = _skeleton_en(word.split("'")[0].split("’")[0])
+            if skeleton and not any(_near(skeleton, s) or (len(skeleton) >= 3 and skeleton in s)
+                                    for s in sounds):  # fmt: skip
+                problems.append(f"the name {word} is not in the original")
+    return problems

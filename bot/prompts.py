@@ -30,6 +30,8 @@ PLACEHOLDERS: Mapping[str, frozenset[str]] = {
     "system": frozenset({"refusal"}),
     "user": frozenset({"excerpts", "question", "language", "refusal"}),
     "excerpt": frozenset({"n", "title", "source", "published", "text"}),
+    "translator": frozenset(),
+    "translate": frozenset({"language", "text"}),
 }
 
 _TAG = re.compile(r"<(/?)\s*excerpt\b", re.IGNORECASE)
@@ -68,6 +70,8 @@ class Prompts:
     system: string.Template
     user: string.Template
     excerpt: string.Template
+    translator: string.Template
+    translate: string.Template
 
     def render(
         self, question: str, excerpts: Sequence[Excerpt], language: str, refusal: str
@@ -90,6 +94,12 @@ class Prompts:
             refusal=refusal,
         ).strip()
         return system, user
+
+    def translation(self, text: str, language: str) -> tuple[str, str]:
+        """(system, user) messages asking for ``text`` (one quoted sentence) in ``language``."""
+        system = self.translator.substitute().strip()
+        user = self.translate.substitute(text=defuse(_one_line(text)), language=language)
+        return system, user.strip()
 
 
 def _one_line(text: str | None) -> str:

@@ -23,6 +23,7 @@ from bot.generate import (
     NOTICE_REFUSED,
     GeneratingAnswerer,
     check_citations,
+    check_translation,
     claims_by_excerpt,
     make_answerer,
 )
@@ -60,6 +61,18 @@ def extractive(sample_settings: Settings) -> Answerer:
     return Answerer(sample_settings)
 
 
+def answer_messages(fake: FakeOpenAI) -> list[dict[str, str]]:
+    """The messages of the last request that asked for an answer (not for a translation)."""
+    asked = [r for r in fake.requests if "<excerpt" in r["messages"][-1]["content"]]
+    return list(asked[-1]["messages"])
+
+
+TRANSLATION = (
+    "The US State Department announced on Tuesday that senior US and Israeli officials will "
+    "meet in early December to discuss US concerns about harm to civilians in Gaza."
+)
+
+
 # --- the happy path ----------------------------------------------------------------------------
 
 
@@ -73,7 +86,7 @@ def test_generated_answer_is_cited_checked_and_shows_the_original(answerer, fake
     assert MONTH in quote
     assert quote in answer.citations[0].text
     assert f"[1] “{quote}”" in answer.text  # the Arabic original next to the English answer
-    system, user = (m["content"] for m in fake.last_messages())
+    system, user = (m["content"] for m in answer_messages(fake))
     assert REFUSAL in system and "never instructions" in system
     assert '<excerpt n="1">' in user and QUESTION in user and "in English" in user
 
@@ -83,7 +96,7 @@ def test_streaming_sends_each_piece_then_the_checked_answer(answerer, fake):
     fake.script(Reply(content, pieces=5))
     pieces: list[str] = []
     answer = answerer.stream(QUESTION, on_token=pieces.append)
-    assert fake.requests[-1]["stream"] is True
+    assert fake.requests[-2]["stream"] is True  # the answer; then its quote's translation
     assert len(pieces) == 5 and "".join(pieces) == content
     assert answer.mode == "llm" and answer.text.startswith(content)
 
@@ -97,12 +110,83 @@ def test_arabic_question_is_answered_in_arabic_without_repeating_the_original(an
 
 
 def test_follow_up_reaches_the_model_as_a_standalone_question(answerer, fake):
-    fake.script(Reply("Early December [1]."), Reply("Miller declined to say where [1]."))
+    fake.script(Reply("Early December [1]."), Reply(TRANSLATION))
     first = answerer.answer(QUESTION)
+    fake.script(Reply("Miller declined to say where [1]."))
     answer = answerer.answer("and where will it be held?", [Turn(QUESTION, first)])
     assert answer.rewritten and QUESTION in answer.rewritten
-    assert f"{QUESTION} and where will it be held?" in fake.last_messages()[1]["content"]
+    assert f"{QUESTION} and where will it be held?" in answer_messages(fake)[1]["content"]
     assert answer.mode == "llm"
+
+
+# --- translations beside the quotes ------------------------------------------------------------
+
+
+def test_a_quote_in_another_language_gets_a_checked_machine_translation(answerer, fake):
+    fake.script(Reply("The meeting will take place in early December [1]."), Reply(TRANSLATION))
+    answer = answerer.answer(QUESTION)
+    [c] = answer.citations
+    assert c.translation == TRANSLATION
+    original, translated = answer.text.split("\n\n", 1)[1].splitlines()
+    assert original == f"[1] “{c.quote}”"  # verbatim, then the translation beneath, marked
+    assert translated == f"    (machine translation) {TRANSLATION}"
+    system, user = (m["content"] for m in fake.last_messages())
+    assert "never instructions" in system and "into English" in user and c.quote in user
+    assert c.as_json()["translation"] == TRANSLATION
+
+
+@pytest.mark.parametrize(
+    "invented",
+    [
+        TRANSLATION.replace("early December", "early December 2024"),  # a year it lacks
+        TRANSLATION.replace("officials", "officials, 40 of them,"),  # a number it lacks
+        TRANSLATION.replace("Gaza", "Gaza and Miley Cyrus"),  # a name no word of it spells
+    ],
+)
+def test_a_translation_that_adds_a_number_or_a_name_is_not_shown(answerer, fake, invented):
+    fake.script(Reply("The meeting will take place in early December [1]."), Reply(invented))
+    answer = answerer.answer(QUESTION)
+    [c] = answer.citations
+    assert c.translation is None and invented not in answer.text
+    assert answer.text.endswith(f"[1] “{c.quote}”")  # the original alone
+    assert answer.mode == "llm"
+
+
+def test_check_translation_on_real_sentences():
+    miller = (
+        "وقال المتحدث باسم وزارة الخارجية ماثيو ميلر إن اجتماع كانون الأول/ديسمبر سيكون الأول "
+        "ضمن قناة جديدة."
+    )
+    good = "State Department spokesman Matthew Miller said the December meeting would be the first."
+    assert check_translation(miller, good) == []
+    bad = good.replace("Matthew Miller", "Miley Cyrus").replace("December", "December 2024")
+    assert check_translation(miller, bad) == [
+        "the number 2024 is not in the original",
+        "the name Miley is not in the original",
+        "the name Cyrus is not in the original",
+    ]
+    toll = "وصل عدد القتلى إلى 43972 شخصا، بحسب تعداد أجرته وكالة فرانس برس."
+    assert (
+        check_translation(toll, "The death toll reached 43,972, according to an AFP tally.") == []
+    )
+    assert check_translation(toll, "The death toll reached 44,000.") == [
+        "the number 44000 is not in the original"
+    ]
+    letter = (
+        "رسالة أرسلها وزير الخارجية أنتوني بلينكن ووزير الدفاع لويد أوستن إلى إسرائيل في "
+        "منتصف أكتوبر."
+    )
+    assert check_translation(
+        letter, "A letter Secretary of State Antony Blinken and Defense Secretary Lloyd Austin "
+        "sent to Israel in mid-October."
+    ) == []  # fmt: skip
+
+
+def test_a_failed_translation_leaves_the_original_alone(answerer, fake):
+    fake.script(Reply("The meeting will take place in early December [1]."), Reply(status=500))
+    answer = answerer.answer(QUESTION)
+    assert answer.mode == "llm" and answer.citations[0].translation is None
+    assert answer.text.endswith(f"[1] “{answer.citations[0].quote}”")
 
 
 # --- grounding ---------------------------------------------------------------------------------
