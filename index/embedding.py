@@ -286,7 +286,11 @@ class ServerEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         sent = [f"{kind}: {t}" for t in texts] if self._prefix else texts
-        todo = list(range(0, len(texts), BATCH))
+        # Longest batches first: the last ones to finish are then short, so no server idles
+        # long while another ends the call (embed_chunks sends texts shortest first).
+        todo = sorted(
+            range(0, len(texts), BATCH), key=lambda i: -sum(map(len, texts[i : i + BATCH]))
+        )
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         now = time.monotonic()
         idle = [s for s in self._servers if now - s.failed_at >= SERVER_RESTING]
