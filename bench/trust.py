@@ -2,7 +2,8 @@
 
 Usage (from the repository root)::
 
-    python bench/trust.py [--split tune|test|all] [--rerun] [--parts xquad,news] [--out DIR]
+    python bench/trust.py [--split tune|test|all] [--rerun] [--only STORE,...] [--jobs N]
+                          [--sample K] [--parts xquad,news] [--out DIR]
                           [--score relevance] [--max-false-refusal 0.05]
 
 It runs ``newsbot eval`` once per store (all queries, both splits; the per-question outcomes
@@ -11,6 +12,9 @@ and Decision.features go to ``DIR/details/{store}.jsonl``, the eval's JSON to
 exists is not run again unless ``--rerun`` (after a change in bot/ or index/); its index in
 ``DIR/idx/{store}`` is kept and reindexed incrementally. A new index starts as a copy of its
 ``seed`` store's index (the same store minus some files), so only the added files are embedded.
+A full rerun asks about 19,000 XQuAD questions (20-30 minutes on two shared cores); ``--sample
+K`` asks one paragraph's questions in K (results under ``DIR/sample-K``, same indexes) and
+``--jobs 2`` runs two stores at once.
 
 Parts (``DIR`` defaults to /work/measure/trust):
 
@@ -31,12 +35,14 @@ gives the false answers and false refusals of the answerer as it is (its own ref
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -98,9 +104,32 @@ def eval_command(spec: dict[str, Any], idx: Path, details: Path) -> list[str]:
     return [*cmd, "--index-dir", str(idx), "--details", str(details), "--json"]
 
 
-def run(name: str, spec: dict[str, Any], out: Path, all_specs: dict[str, Any]) -> None:
-    idx, details = out / "idx" / name, out / "details" / f"{name}.jsonl"
-    result = out / "eval" / f"{name}.json"
+def sampled(spec: dict[str, Any], results: Path, k: int) -> dict[str, Any]:
+    """``spec`` with only the questions on one paragraph (or article) in ``k``, by SHA-1 of its
+    id, in query files written under ``results``; ``k`` = 1 keeps the spec as it is."""
+    if k <= 1 or spec["part"] == "1c":
+        return spec
+    queries = []
+    for path in spec["queries"]:
+        rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+        kept = [
+            r
+            for r in rows
+            if r.get("set") == "sample-check"
+            or int(hashlib.sha1(str(r.get("paragraph") or r["id"]).encode()).hexdigest(), 16) % k
+            == 0
+        ]
+        target = results / "queries" / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept), "utf-8")
+        queries.append(target)
+    return {**spec, "queries": queries}
+
+
+def run(name: str, spec: dict[str, Any], out: Path, results: Path) -> None:
+    """One store's eval: the index in ``out/idx``, details and summary under ``results``."""
+    idx, details = out / "idx" / name, results / "details" / f"{name}.jsonl"
+    result = results / "eval" / f"{name}.json"
     for d in (idx.parent, details.parent, result.parent):
         d.mkdir(parents=True, exist_ok=True)
     seed = spec.get("seed")
@@ -123,14 +152,17 @@ def code_version() -> dict[str, Any]:
 
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
-        return done.stdout.strip()
+        return done.stdout
 
     changed = git("status", "--porcelain", "--", "bot", "index").splitlines()
-    return {"commit": git("rev-parse", "HEAD"), "changed": [line[3:] for line in changed]}
+    return {
+        "commit": git("rev-parse", "HEAD").strip(),
+        "changed": [line[3:] for line in changed if line.strip()],
+    }
 
 
-def load(out: Path, name: str) -> list[dict[str, Any]]:
-    path = out / "details" / f"{name}.jsonl"
+def load(results: Path, name: str) -> list[dict[str, Any]]:
+    path = results / "details" / f"{name}.jsonl"
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
@@ -383,13 +415,18 @@ def table(fig: dict[str, Any], max_fr: float) -> str:
                 f"{_f(a['quote_holds_answer'])} |"
             )
         lines.append("")
-    versions = {
-        f"{c['commit'][:10]}" + (f" + changes in {', '.join(c['changed'])}" if c["changed"] else "")
-        for c in fig.get("code", {}).values()
-        if c
-    }
-    if versions:
-        lines += ["measured on: " + "; ".join(sorted(versions)), ""]
+    code = fig.get("code", {})
+    if code:
+        versions = [
+            f"{name} {c['commit'][:10]}" + (f"+{len(c['changed'])} changed" if c["changed"] else "")
+            if c
+            else f"{name} ?"
+            for name, c in code.items()
+        ]
+        lines += [
+            "measured on (store commit+files changed in bot/, index/): " + ", ".join(versions),
+            "",
+        ]
     if fig.get("sample"):
         lines += ["## sample checks (all splits)", ""]
         for s in fig["sample"]:
@@ -409,20 +446,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--score", default="relevance", help="feature the curve thresholds")
     parser.add_argument("--max-false-refusal", type=float, default=0.05)
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    parser.add_argument(
+        "--sample", type=int, default=1, metavar="K",
+        help="quick run: only the XQuAD questions on one paragraph in K (news: all); "
+        "results under OUT/sample-K, indexes shared",
+    )  # fmt: skip
+    parser.add_argument("--jobs", type=int, default=1, help="stores evaluated at once")
     args = parser.parse_args(argv)
 
     specs = stores(args.out, [p.strip() for p in args.parts.split(",")])
+    results = args.out if args.sample <= 1 else args.out / f"sample-{args.sample}"
     only = {s.strip() for s in args.only.split(",")} if args.only else None
-    for name, spec in specs.items():  # seeds come first in stores.json
-        have = (args.out / "details" / f"{name}.jsonl").exists()
-        if (only is None and (args.rerun or not have)) or (only is not None and name in only):
-            run(name, spec, args.out, specs)
+    todo = [
+        name
+        for name in specs
+        if (only is None and (args.rerun or not (results / "details" / f"{name}.jsonl").exists()))
+        or (only is not None and name in only)
+    ]
+    # A store whose index does not exist yet waits for its seed's (copied, then completed).
+    first = [n for n in todo if (args.out / "idx" / n).exists() or not specs[n]["seed"]]
+    second = [n for n in todo if n not in first]
+    for wave in (first, second):
+        with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+            for job in [
+                pool.submit(run, n, sampled(specs[n], results, args.sample), args.out, results)
+                for n in wave
+            ]:
+                job.result()
+    results.mkdir(parents=True, exist_ok=True)
     for split in ("tune", "test", "all"):
-        fig = figures(args.out, split, args.score, args.max_false_refusal, specs)
-        (args.out / f"figures-{split}.json").write_text(
+        fig = figures(results, split, args.score, args.max_false_refusal, specs)
+        (results / f"figures-{split}.json").write_text(
             json.dumps(fig, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
         )
-    fig = figures(args.out, args.split, args.score, args.max_false_refusal, specs)
+    fig = figures(results, args.split, args.score, args.max_false_refusal, specs)
     print(table(fig, args.max_false_refusal))
     if args.json:
         print(json.dumps(fig, ensure_ascii=False))
