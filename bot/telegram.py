@@ -77,6 +77,8 @@ TYPING_EVERY = 4.5
 
 # A streamed answer is redrawn at most this often (Telegram's flood limits; retry_after wins).
 STREAM_EVERY = 0.6
+# While Telegram cannot be reached, a failed poll is logged at most this often (seconds).
+POLLING_WARN_EVERY = 60.0
 # Answers whose source buttons still work, across all chats (the oldest are forgotten).
 KEPT_ANSWERS = 2000
 
@@ -167,6 +169,7 @@ class NewsBot:
         self._refused: OrderedDict[int, None] = OrderedDict()
         self.flood = FloodLimiter(settings.telegram_flood_wait)  # 429s waited out (bot/chats.py)
         self._kept: OrderedDict[int, Answer] = OrderedDict()  # answers behind source buttons
+        self._polling_warned = -POLLING_WARN_EVERY
         self._next_key = 1
         self.app: Application[Any, Any, Any, Any, Any, Any] | None = None
 
@@ -276,6 +279,12 @@ class NewsBot:
         asyncio.run(main())
 
     def _polling_error(self, exc: TelegramError) -> None:
+        # PTB retries with a growing pause; while Telegram stays unreachable, one line a minute
+        now = time.monotonic()
+        if now - self._polling_warned < POLLING_WARN_EVERY:
+            logger.debug("polling Telegram failed again: %s", exc)
+            return
+        self._polling_warned = now
         logger.warning("polling Telegram failed, retrying: %s", exc)
 
     def _load_answerer(self) -> None:
