@@ -338,6 +338,33 @@ def test_chat_shows_the_rewritten_follow_up(news_env):
     assert len(answers) == 2 and answers[1]["question"] == "and where?"
 
 
+def test_reindex_reads_pdf_and_docx_and_names_every_file_it_leaves_out(tmp_path):
+    from test_documents import make_docx, make_pdf
+
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "floods.pdf").write_bytes(
+        make_pdf(["Floods hit the coast on Monday."], "Coastal floods", "20240902080000Z")
+    )
+    (articles / "talks.docx").write_bytes(make_docx(["المحادثات في ليبيا مستمرة."], "Libya"))
+    (articles / "scan.pdf").write_bytes(make_pdf([]))
+    (articles / "photo.png").write_bytes(b"\x89PNG\r\n")
+    env = {"NEWSBOT_STORE_DIR": str(tmp_path / "store"), "NEWSBOT_ARTICLES_DIR": str(articles)}
+    result = run(["reindex", "--json"], env)
+    assert result.returncode == 0, result.stderr
+    report = last_json(result.stdout)
+    assert report["added"] == 2
+    reasons = {Path(s["path"]).name: s["reason"] for s in report["skipped"]}
+    assert reasons["photo.png"].startswith("an image (.png)")
+    assert reasons["scan.pdf"].startswith("PDF without a text layer")
+    assert "skipped " in result.stderr and "photo.png: an image" in result.stderr
+    assert "100% 2/2 articles" in result.stderr and "articles/s" in result.stderr
+    latest = last_json(run(["latest", "--json"], env).stdout)["articles"]
+    assert (latest[0]["title"], latest[0]["published"]) == (
+        "Coastal floods", "2024-09-02T08:00:00+00:00",
+    )  # fmt: skip
+
+
 def test_piped_progress_is_a_line_every_tenth_with_rate_and_eta(capsys):
     from bot.cli import PlainProgress
 
