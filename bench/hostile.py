@@ -22,6 +22,14 @@ words in a random order (every chunk different, all on the topic asked about), 1
 sentences, lone surrogates from JSON escapes, and a file name that is not UTF-8. All but the
 injection and the word salad are about something else (a cup final), so any change in the
 answer would come from their form, not their topic.
+
+Bombs and leaks (issue 14): a 390-byte YAML "billion laughs" front matter (nested aliases: 10**9
+strings; before the fix a 226 MB title, 5.0 GB peak and a failed reindex), a JSON number of
+100,000 digits and arrays nested 100,000 deep (before: the whole reindex aborted with a
+traceback), a title, source and URL full of bidi controls (``Invoice \u202etxt.exe``), a NUL
+byte in a JSON id, and a symlink to /etc/hostname. Each must leave the reindex running (the
+file skipped with its reason, or its body kept without the bad metadata) at a peak memory near
+the baseline's.
 """
 
 from __future__ import annotations
@@ -91,13 +99,30 @@ def tiny_sentences(count: int) -> str:
     return " ".join(f"{i}." for i in range(count))
 
 
+def billion_laughs() -> str:
+    """Nested YAML aliases: 390 bytes, 10**9 strings once expanded."""
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 9):
+        lines.append(f"{chr(97 + i)}: &{chr(97 + i)} [{','.join(['*' + chr(96 + i)] * 10)}]")
+    body = "The football club will play the cup final at home on Saturday, its coach said.\n"
+    return "---\n" + "\n".join(lines) + "\ntitle: *i\nsource: *i\n---\n" + body
+
+
+def bidi_record() -> str:
+    return json.dumps({
+        "id": "invoice-1", "title": "Invoice \u202etxt.exe", "source": "\u2067Cup News\u2069\u0000",
+        "url": "https://cup.example/\u200finvoice", "published": "2024-11-20",
+        "text": "The cup final tickets sold out within an hour, the club said. " * 3,
+    })  # fmt: skip
+
+
 def surrogates() -> str:
     record = '{"id": "s1", "title": "T \\udfff", "text": "Broken \\ud800 text. Officials met."}'
     return record + "\n"
 
 
-# name -> (file name, content as text or bytes)
-CASES: dict[str, Callable[[], tuple[str, str | bytes]]] = {
+# name -> (file name, content as text or bytes, or a Path: a symlink to it)
+CASES: dict[str, Callable[[], tuple[str, str | bytes | Path]]] = {
     "injection": lambda: ("injection.txt", INJECTION * 20),
     "html": lambda: ("page.html", HTML),
     "html-as-text": lambda: ("page.txt", HTML),
@@ -109,6 +134,12 @@ CASES: dict[str, Callable[[], tuple[str, str | bytes]]] = {
     "tiny-sentences-4.9MB": lambda: ("tiny.txt", tiny_sentences(630_000)),
     "surrogates": lambda: ("surrogates.jsonl", surrogates()),
     "non-utf8-name": lambda: ("bad\udcff\udcfe.txt", "Officials met on Tuesday in Cairo."),
+    "yaml-bomb": lambda: ("bomb.md", billion_laughs()),
+    "json-100k-digits": lambda: ("number.json", '{"text": "Cup.", "n": ' + "9" * 100_000 + "}"),
+    "json-100k-deep": lambda: ("deep.json", "[" * 100_000 + "]" * 100_000),
+    "bidi-metadata": lambda: ("invoice.json", bidi_record()),
+    "nul-in-id": lambda: ("nul.json", json.dumps({"id": "cup\u0000final", "text": "Cup final."})),
+    "symlink-out": lambda: ("hostname.txt", Path("/etc/hostname")),
 }
 
 
@@ -154,10 +185,13 @@ def case(name: str, work: Path) -> dict[str, Any]:
     if name != "baseline":
         filename, content = CASES[name]()
         path = os.fsencode(articles) + b"/" + os.fsencode(filename)
-        data = content if isinstance(content, bytes) else content.encode("utf-8")
-        with open(path, "wb") as f:
-            f.write(data)
-        size = len(data)
+        if isinstance(content, Path):
+            os.symlink(content, path)
+        else:
+            data = content if isinstance(content, bytes) else content.encode("utf-8")
+            with open(path, "wb") as f:
+                f.write(data)
+            size = len(data)
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
     env |= {
         "NEWSBOT_STORE_DIR": str(folder / "store"),
@@ -188,7 +222,10 @@ def case(name: str, work: Path) -> dict[str, Any]:
         "from index.manifest import Manifest\n"
         "m = Manifest(Settings(_env_file=None).manifest_path, create=False)\n"
         "rows = m.db.execute('SELECT sentences FROM chunks').fetchall()\n"
-        "print(json.dumps({'sentences': sum(len(json.loads(r[0])) for r in rows)}))\n"
+        "meta = m.db.execute('SELECT title, source, url FROM articles').fetchall()\n"
+        "longest = max((len(v or '') for r in meta for v in r), default=0)\n"
+        "print(json.dumps({'sentences': sum(len(json.loads(r[0])) for r in rows),\n"
+        "                  'longest_field': longest}))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe], env=env, cwd=folder, capture_output=True, text=True
@@ -227,16 +264,23 @@ def main(argv: list[str] | None = None) -> int:
     print()
     # December: the sample question still quotes the December sentence, first. Only sample:
     # nothing else is quoted beside it (a close second quote from another article may be).
-    header = ("case", "bytes", "chunks", "sents", "secs", "peak MB", "December", "only sample")
-    print("{:22s} {:>9s} {:>6s} {:>7s} {:>7s} {:>8s}  {:8s}  {}".format(*header))
+    # meta: the longest title, source or URL stored (a bomb's expansion would show here)
+    header = ("case", "bytes", "chunks", "sents", "secs", "peak MB", "meta", "December",
+              "only sample", "skipped")  # fmt: skip
+    print("{:22s} {:>9s} {:>6s} {:>7s} {:>7s} {:>8s} {:>5s}  {:8s}  {:11s}  {}".format(*header))
     ok = True
     for r in results:
         first = r.get("reindex_rc") == 0 and r.get("december_cited")
         ok = ok and bool(first)
         print(
             f"{r['case']:22s} {r['bytes']:9d} {r.get('chunks', '-')!s:>6s} "
-            f"{r.get('sentences', '-')!s:>7s} {r['reindex_seconds']:7.1f} {r['peak_rss_mb']:8.1f}  "
-            f"{'yes' if first else 'NO':8s}  {'yes' if r.get('cites_only_the_sample') else 'no'}"
+            f"{r.get('sentences', '-')!s:>7s} {r['reindex_seconds']:7.1f} {r['peak_rss_mb']:8.1f} "
+            f"{r.get('longest_field', '-')!s:>5s}  "
+            f"{'yes' if first else 'NO':8s}  "
+            f"{'yes' if r.get('cites_only_the_sample') else 'no':11s}  "
+            + "; ".join(
+                f"{s['path'].rsplit('/', 1)[-1]}: {s['reason']}" for s in r.get("skipped", [])
+            )
         )
     return 0 if ok else 1
 
