@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from bot.catalogue import language_of, say
 from bot.citations import Answer
 from index.dates import DateMention, article_day, normalize_word, resolve_dates
-from index.facts import is_year, kind_of
+from index.facts import ROLE_WORDS, is_year, kind_of
 from index.text import STOPWORDS, ascii_digits, match_tokens
 
 
@@ -151,6 +151,23 @@ def _date_ar(day: dt.date) -> str:
     return f"{day.day} {AR_MONTHS[day.month]} {day.year}"
 
 
+def _span_ar(first: dt.date, last: dt.date) -> str | None:
+    """'7 أكتوبر 2023', 'أوائل ديسمبر 2024', 'ديسمبر 2024', '2025', or None."""
+    if first == last:
+        return _date_ar(first)
+    month = AR_MONTHS[first.month]
+    if (first.year, first.month) == (last.year, last.month):
+        end = _month_end(first)
+        parts = {(1, end): "", (1, 10): "أوائل ", (11, 20): "منتصف ", (21, end): "أواخر "}
+        part = parts.get((first.day, last.day))
+        if part is not None:
+            return f"{part}{month} {first.year}"
+        return f"{first.day}-{last.day} {month} {first.year}"
+    if (first.month, first.day, last.month, last.day) == (1, 1, 12, 31) and first.year == last.year:
+        return str(first.year)
+    return f"{_date_ar(first)} - {_date_ar(last)}"
+
+
 def _status(m: DateMention, anchor: dt.date | None, today: dt.date | None) -> str | None:
     """'upcoming' or 'current' as of today; 'past' only for what was ahead when reported."""
     if today is None or not m.resolved:
@@ -172,24 +189,30 @@ def _when(
     # "said on Tuesday" is when it was reported: a weekday gives way to any other date
     if any(m.kind != "weekday" for m in mentions):
         mentions = [m for m in mentions if m.kind != "weekday"]
-    years = _bare_years(sentence, dates)
+    years = _bare_years(sentence, dates, language)
     if len(mentions) + len(years) != 1:
         return None  # no date, or several the question cannot tell apart
     if years:
-        return years[0]
+        return years[0] or None  # an English decade has no Arabic words here
     m = mentions[0]
+    near = ascii_digits(sentence[m.start : m.end + 8])
+    if m.first is None and _YEAR_DIGITS.search(near):
+        return None  # a year index/dates.py would not place (before 1900): no guess
     status = _status(m, anchor, today)
     if language == "ar":
         return _when_ar(m, anchor, status)
     return _when_en(m, anchor, status)
 
 
-def _bare_years(sentence: str, dates: Sequence[DateMention]) -> list[str]:
+def _bare_years(sentence: str, dates: Sequence[DateMention], language: str) -> list[str]:
     text = ascii_digits(sentence)
     out = []
     for match in re.finditer(r"(?<!\d)\d{4}(?!\d)", text):
         a, b = match.span()
         if any(m.start <= a and b <= m.end for m in dates):
+            continue
+        if re.match(r"['’]?s\b", text[b:]):
+            out.append(f"the {match.group()}s" if language == "en" else "")  # a decade
             continue
         if is_year(text, a, b):
             out.append(match.group())
@@ -230,6 +253,11 @@ def _when_en(m: DateMention, anchor: dt.date | None, status: str | None) -> str 
 
 def _when_ar(m: DateMention, anchor: dt.date | None, status: str | None) -> str | None:
     text = " ".join(m.text.split())
+    if _latin(text):  # an English article: its date in Arabic words, or nothing
+        if m.first is None or m.last is None:
+            return None
+        text = _span_ar(m.first, m.last) or ""
+        return (text + (" " + say(status, "ar") if status else "")) if text else None
     if m.first is not None and m.last is not None:
         if m.kind == "weekday" or m.kind in ("week",):
             text += f" ({_date_ar(m.first)})" if m.first == m.last else ""
@@ -275,6 +303,7 @@ for _words, _en in (
     ("عام عاما أعوام سنة سنوات", ("year", "years")),
     ("ساعة ساعات", ("hour", "hours")),
     ("دقيقة دقائق", ("minute", "minutes")),
+    ("ثانية ثوان", ("second", "seconds")),
     ("نقطة نقاط", ("point", "points")),
     ("صوت صوتا أصوات", ("vote", "votes")),
     ("مقعد مقعدا مقاعد", ("seat", "seats")),
@@ -326,6 +355,7 @@ class _Quantity:
     percent: bool = False
     duration: bool = False
     money: str | None = None  # "$" before the number
+    compound: bool = False  # "5-time", "two-thirds", "2-point": part of a word, never the answer
 
 
 def _format_number(digits: str, decimals: str | None) -> str:
@@ -354,9 +384,8 @@ def _quantities(sentence: str, dates: Sequence[DateMention]) -> list[_Quantity]:
             continue
         if word in _NUMBER_WORDS_EN or bare in _NUMBER_WORDS_AR:
             number = _NUMBER_WORDS_EN.get(word) or _NUMBER_WORDS_AR[bare]
-            quantity = _after_number(text, a, b, str(number))
-            if quantity.unit is not None or quantity.scale is not None:
-                out.append(quantity)
+            value = match.group().lower() if word in _NUMBER_WORDS_EN else str(number)
+            out.append(_after_number(text, a, b, value))  # "recovering two" counts too
         elif bare in _DURATIONS_AR or word in _DURATIONS_AR:
             en = _DURATIONS_AR.get(bare) or _DURATIONS_AR[word]
             out.append(_Quantity(a, b, en, None, None, frozenset({bare}), duration=True))
@@ -404,7 +433,8 @@ def _after_number(text: str, a: int, b: int, value: str) -> _Quantity:
                 unit = (w, w)
                 end = b + words[i].end()
     money = "$" if _MONEY_BEFORE.search(text[:a]) else None
-    return _Quantity(a, end, value, scale, unit, unit_words, money=money)
+    compound = bool(re.match(r"-\w", text[b:]))
+    return _Quantity(a, end, value, scale, unit, unit_words, money=money, compound=compound)
 
 
 def _english_quantity(q: _Quantity) -> str:
@@ -435,7 +465,7 @@ def _how_many(
         found = [q for q in found if not q.duration] or found
     if len(found) > 1:
         found = [q for q in found if _unit_asked(question, q)]
-    if len(found) != 1:
+    if len(found) != 1 or found[0].compound:
         return None
     q = found[0]
     if language == "ar" and not _latin(sentence):
@@ -489,25 +519,44 @@ def _matches(word: str, asked: set[str]) -> bool:
     return any(token == t or (len(t) >= 3 and token.startswith(t)) for t in asked)
 
 
-def _after_anchor(question: str, sentence: str, max_words: int) -> tuple[int, int] | None:
-    """The words right after the question's words in ``sentence``, up to a stop word."""
+def _after_anchor(question: str, sentence: str, max_words: int) -> list[tuple[int, int]]:
+    """The words right after the question's words in ``sentence``, up to a stop word: one
+    candidate span per run of the question's words, the runs holding most of them first."""
     asked = {t for t in match_tokens(question) if t not in _STOP_TOKENS}
     if not asked:
-        return None
+        return []
     words = _tokens_of(sentence)
+    # Runs of the question's words (function words may sit between them). A run must hold two
+    # of them (or all, for a shorter question): one shared word ("لشركة") anchors anything.
+    runs: list[tuple[int, int]] = []  # (distinct question words, index of the run's last hit)
+    hits: set[str] = set()
     last_hit = -1
-    for i, (word, _a, _b) in enumerate(words):
-        if _matches(word, asked):
+    for i, (word, _a, _b) in enumerate([*words, ("\x00", 0, 0)]):
+        hit = {t for t in asked if _matches(word, {t})} if i < len(words) else set()
+        if hit:
+            hits = (hits if last_hit >= 0 else set()) | hit
             last_hit = i
-        elif last_hit >= 0 and word not in _NAME_STOP and i == last_hit + 1:
-            break
-    if last_hit < 0 or last_hit + 1 >= len(words):
+        elif last_hit >= 0 and (word not in _NAME_STOP or i == len(words)):
+            runs.append((len(hits), last_hit))
+            hits, last_hit = set(), -1
+    need = min(2, len(asked))
+    spans = []
+    for count, last in sorted(runs, key=lambda r: (-r[0], r[1])):
+        if count >= need and (span := _span_after(sentence, words, last, asked, max_words)):
+            spans.append(span)
+    return spans
+
+
+def _span_after(
+    sentence: str, words: list[tuple[str, int, int]], last_hit: int, asked: set[str], most: int
+) -> tuple[int, int] | None:
+    if last_hit + 1 >= len(words):
         return None
     start = words[last_hit + 1][1]
     if _PUNCT_STOP.search(sentence[words[last_hit][2] : start]):
         return None  # "وقال ميلر:" - what follows the colon is a quote, not a name
     end = start
-    for word, a, b in words[last_hit + 1 : last_hit + 1 + max_words + 1]:
+    for word, a, b in words[last_hit + 1 : last_hit + 1 + most + 1]:
         bare = word[1:] if word.startswith("و") and len(word) > 3 else word
         if word in _NAME_STOP or bare in _NAME_STOP or _matches(word, asked):
             break
@@ -531,17 +580,68 @@ def _who(question: str, sentence: str) -> str | None:
     Only when question and sentence share a script: an Arabic name stays in Arabic, and an
     English question cannot point at the words of an Arabic sentence.
     """
-    if _latin(question) != _latin(sentence):
+    if _latin(question) != _latin(sentence) or _coverage(question, sentence) < MIN_COVERAGE:
         return None
-    span = _after_anchor(question, sentence, max_words=8)
-    if span is None:
-        return None
-    name = " ".join(sentence[span[0] : span[1]].split())
-    if _latin(sentence):
+    for start, end in _after_anchor(question, sentence, max_words=8):
+        name = " ".join(sentence[start:end].split())
         words = name.split()
-        if not words or not all(_CAPITALISED.fullmatch(w) for w in words):
-            return None
-    return name
+        if _latin(sentence):
+            if words and all(_CAPITALISED.fullmatch(w) and not w.isupper() for w in words):
+                return name
+            continue
+        before = [w for w, _, _ in _tokens_of(sentence[:start])][-4:]
+        if _arabic_name(words, after_title=any(_title(w) for w in before)):
+            return name
+    return None
+
+
+# A name is read off the words next to the question's; most of the question's words must be in
+# the sentence, or the name next to them may belong to another subject.
+MIN_COVERAGE = 0.75
+
+
+def _coverage(question: str, sentence: str) -> float:
+    """The share of the question's content words that the sentence holds (prefixes aside)."""
+    asked = {t for t in match_tokens(question) if t not in _STOP_TOKENS}
+    if not asked:
+        return 0.0
+    words = [w for w, _, _ in _tokens_of(sentence)]
+    return sum(any(_matches(w, {t}) for w in words) for t in asked) / len(asked)
+
+
+def _title(word: str) -> bool:
+    """A title, role or organisation word ("المتحدث", "وزير", "شركة"), and: prefix aside."""
+    word = normalize_word(word)
+    bare = word[1:] if word.startswith("و") and len(word) > 3 else word
+    return bare in ROLE_WORDS or word in ROLE_WORDS
+
+
+def _arabic_name(words: list[str], after_title: bool) -> bool:
+    """Whether ``words`` read as the names of people or bodies: titles with their complements
+    ("وزير الخارجية") and name words (no article ال, no attached pronoun, no function word),
+    at least one name word, after a title or starting with one."""
+    names = run = 0
+    complement = False
+    for i, raw in enumerate(words):
+        word = normalize_word(raw)
+        bare = word[1:] if word.startswith("و") and len(word) > 3 else word
+        if _title(raw):
+            complement, run = True, 0
+            continue
+        if complement and bare.startswith("ال"):
+            complement = False
+            continue  # "وزير الخارجية"
+        complement = False
+        if bare.startswith("ال") or bare in _NAME_STOP or len(bare) < 2:
+            return False
+        if bare.endswith(("ها", "هم", "هما", "كم")) or (bare[:1] in "بل" and i == 0):
+            return False
+        names += 1
+        run += 1
+        if run > 3:
+            return False  # four name words in a row: a clause, not a name
+        continue
+    return names > 0 and (after_title or _title(words[0]))
 
 
 # Places that both languages name alike, Arabic (normalised, without ال) -> English.
@@ -573,6 +673,8 @@ def _where(question: str, sentence: str, language: str) -> str | None:
     asked = {t for t in match_tokens(question) if t not in _STOP_TOKENS}
     if not asked or _latin(question) != _latin(sentence):
         return None  # a place must sit next to what is asked, and only words can tell
+    if _coverage(question, sentence) < MIN_COVERAGE:
+        return None
     words = _tokens_of(sentence)
     found: dict[str, str] = {}  # table key -> as the sentence writes it
     for i in range(len(words)):

@@ -192,6 +192,8 @@ _AR_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ),
 ]
 
+_LEADING_WHAT = re.compile(r"^\W*(?:what|which)\b", re.I)
+_LEADING_WHAT_AR = re.compile(r"^\W*[وف]?(?:ما|ماذا)(?=\s)")
 _FORMAT = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _YESNO_EN = re.compile(rf"^\W*(?:{'|'.join(re.escape(w) for w in _EN_AUX)})\b", re.I)
 _YESNO_AR = re.compile(rf"^\W*{_PREFIX}(?:هل|اليس|أليس)(?=\s|$)")
@@ -212,6 +214,11 @@ def kind_of(question: str) -> str | None:
             if match and (best is None or (match.start(), -len(match.group())) < best[:2]):
                 best = (match.start(), -len(match.group()), kind)
     if best is not None:
+        # "What satellite was used when ...": a question that opens with what/which asks for a
+        # thing, whatever question word follows later
+        lead = _LEADING_WHAT.match(text) or _LEADING_WHAT_AR.match(arabic)
+        if lead and best[0] >= lead.end():
+            return None
         return best[2]
     if _YESNO_EN.search(text) or _YESNO_AR.search(arabic) or _YESNO_AR.search(text):
         return "yesno"
@@ -255,7 +262,7 @@ _CLOCK = re.compile(
 )
 # Words before a four-digit number that make it a year ("in 1998", "عام 1990").
 _YEAR_BEFORE = re.compile(
-    r"(?:\b(?:in|since|by|until|of|from|to|year|during|before|after|early|late|mid|summer|"
+    r"(?:\b(?:in|since|by|until|of|from|to|year|during|before|after|early|late|mid|summer|the|"
     r"winter|spring|autumn|fall)(?:\s+the)?|(?<!\w)[وبفل]?(?:عام|العام|سنة|السنة|منذ|في|حتى|"
     r"خلال|مطلع|أواخر|أوائل|نهاية|بداية|صيف|شتاء|ربيع|خريف))[\s-]*$",
     re.I,
@@ -334,6 +341,8 @@ _AR_ORGS = _words(
     "مجموعة جماعة الجماعة لجنة اللجنة تحالف التحالف حماس فتح الأمم الناتو رويترز "
     "فرانس اليونسكو اليونيسف الأونروا أرامكو سابك واس المؤتمر مؤتمر البنتاغون الكرملين"
 )
+# Words for people's roles and for organisations, normalised (shared with bot/short.py).
+ROLE_WORDS = _AR_TITLES | _AR_ORGS
 _AR_SAID = _words(
     "قال قالت أعلن أعلنت صرح صرحت أكد أكدت أضاف أضافت أوضح أوضحت ذكر ذكرت أفاد أفادت دعا "
     "دعت طالب طالبت رفض رفضت نفى نفت أشار أشارت حذر حذرت كشف كشفت وصف وصفت اتهم اتهمت "

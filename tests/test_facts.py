@@ -47,6 +47,8 @@ QUESTIONS = [
     ("ما سبب الحرب؟", "why"),
     ("ما موعد الاجتماع؟", "when"),
     ("وفي أي عام بدأت الحرب؟", "when"),
+    ("What satellite was used when Sky digital was launched?", None),  # a what-question
+    ("ما هو القمر الصناعي الذي استُعمِل عند انطلاق سكاي ديجيتال؟", None),
     ("Explain quantum entanglement", None),
     ("", None),
     ("🙂", None),
