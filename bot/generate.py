@@ -27,6 +27,8 @@ show the returned answer last).
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import logging
 import re
 from collections.abc import Sequence
@@ -40,6 +42,7 @@ from bot.citations import REFUSAL, Answer, Citation, Turn
 from bot.llm import ChatModel, LLMError, OnToken, make_chat_model
 from bot.prompts import Excerpt, Prompts, language_name, load_prompts
 from bot.retrieve import Passage, Retriever
+from index.dates import resolve_dates
 from index.errors import ConfigError
 from index.settings import Settings
 from index.text import ascii_digits, detect_language, script_of
@@ -319,13 +322,31 @@ def _near(a: str, b: str) -> bool:
     return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
+_SOME_DAY = dt.date(2001, 7, 1)  # places month names without a year, to compare their months
+
+
+def _months(text: str) -> set[int]:
+    """The months that the date expressions of ``text`` fall in."""
+    out: set[int] = set()
+    for m in resolve_dates(text, _SOME_DAY):
+        if m.first and m.last and (m.last - m.first).days < 62:
+            out.update({m.first.month, m.last.month})
+    return out
+
+
 def check_translation(original: str, translation: str) -> list[str]:
     """What ``translation`` says that ``original`` does not: numbers (digits, years) it lacks,
-    and, for an English translation of an Arabic sentence, capitalised names that no word of
-    the original could be spelled as. Empty: nothing added that the check can see."""
+    months it does not name ("early January/December" for "أوائل كانون الأول/ديسمبر"), and,
+    for an English translation of an Arabic sentence, capitalised names that no word of the
+    original could be spelled as. Empty: nothing added that the check can see (a wrong
+    meaning in the right words passes: the translation stays marked as machine translation)."""
     problems = [f"the number {n} is not in the original" for n in sorted(
         _digits(translation) - _digits(original)
     )]  # fmt: skip
+    problems += [
+        f"the month {calendar.month_name[n]} is not in the original"
+        for n in sorted(_months(translation) - _months(original))
+    ]
     if script_of(original) == "arabic" and script_of(translation) == "latin":
         sounds = [_skeleton_ar(w) for w in _ARABIC_WORD.findall(original)]
         for word in dict.fromkeys(_LATIN_WORD.findall(translation)):

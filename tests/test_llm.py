@@ -141,6 +141,8 @@ def test_a_quote_in_another_language_gets_a_checked_machine_translation(answerer
         TRANSLATION.replace("early December", "early December 2024"),  # a year it lacks
         TRANSLATION.replace("officials", "officials, 40 of them,"),  # a number it lacks
         TRANSLATION.replace("Gaza", "Gaza and Miley Cyrus"),  # a name no word of it spells
+        # what Qwen2.5-Coder-1.5B wrote for it (bench/translations.py): a month it does not name
+        TRANSLATION.replace("early December", "early January/December"),
     ],
 )
 def test_a_translation_that_adds_a_number_or_a_name_is_not_shown(answerer, fake, invented):
