@@ -312,7 +312,7 @@ def bad_corpus(settings, write_files):
     (root / "bad.txt").symlink_to("/proc/self/mem")  # a real read error (EIO), even for root
     (root / "sub").mkdir()
     (root / "sub" / "loop").symlink_to("..")  # a folder link to its own parent
-    return settings.model_copy(update={"max_file_mb": 0.005})
+    return settings.model_copy(update={"max_file_mb": 0.005, "follow_symlinks": True})
 
 
 def skipped_by_name(report: Report) -> dict[str, str]:
@@ -374,6 +374,7 @@ def test_a_file_that_breaks_keeps_its_previous_articles(kind, settings, write_fi
     if broken is None:
         path.unlink()
         path.symlink_to("/proc/self/mem")
+        settings = settings.model_copy(update={"follow_symlinks": True})  # a read error here
     else:
         write_files(settings.articles_dir, {name: broken})
     report = reindex(settings)
