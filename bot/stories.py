@@ -25,8 +25,9 @@ from index.dates import article_day, published_epoch
 from index.errors import FilterError
 from index.filters import Filters, source_key
 from index.manifest import Manifest, open_manifest
+from index.names import Name, missing_names, question_names, searchable
 from index.settings import Settings
-from index.text import content_tokens, match_tokens
+from index.text import content_tokens, match_tokens, script_of
 
 STORIES = 3  # stories in an answer to a broad question
 
@@ -183,26 +184,54 @@ def _story_answer(base: Answer, citations: list[Citation], topic: str) -> Answer
     )
 
 
+def _names_it(topic: _Topic, text: str) -> bool | None:
+    """Whether ``text`` names the topic (True/False), or None when that cannot be told (a name
+    of the other script that the names table does not know)."""
+    if topic.names:
+        missing, checked = missing_names(topic.names, searchable(text))
+        if checked:
+            return missing == 0
+    if script_of(text) != script_of(topic.text):
+        return None
+    return topic.tokens <= set(match_tokens(text))
+
+
+@dataclass(frozen=True)
+class _Topic:
+    text: str
+    names: tuple[Name, ...]
+    tokens: frozenset[str]
+
+
 def by_story(answer: Answer, topic: str) -> Answer | None:
-    """``answer``'s passages that name ``topic``, as up to STORIES stories, newest first: each
-    article's best sentence quoted. None when no passage names the topic."""
-    wanted = set(content_tokens(topic))
-    if not wanted:
+    """``answer``'s passages that name ``topic`` (in either script: index/names.py), as up to
+    STORIES stories, newest first, each article's best sentence quoted. The refusal when the
+    passages could be checked and none names it (no unrelated stories); None when it could not
+    be told, so the answer stands."""
+    wanted = _Topic(topic, question_names(f"about {topic}"), frozenset(content_tokens(topic)))
+    if not wanted.tokens and not wanted.names:
         return None
     best: dict[str, tuple[float, Passage, int]] = {}
+    told = False
     for p in answer.passages:
-        words = set(match_tokens(f"{p.chunk.title or ''} {p.chunk.text}"))
-        if not wanted <= words:
+        named = _names_it(wanted, f"{p.chunk.title or ''}\n{p.chunk.text}")
+        told = told or named is not None
+        if not named:
             continue
         for i in range(len(p.chunk.sentences) or 1):
             score = p.sentence_score(i)
-            if set(match_tokens(p.sentence(i) if p.chunk.sentences else p.chunk.text)) & wanted:
+            sentence = p.sentence(i) if p.chunk.sentences else p.chunk.text
+            if _names_it(wanted, sentence):
                 score += 1.0  # a sentence that names the topic beats one that does not
             held = best.get(p.chunk.article_id)
             if held is None or score > held[0]:
                 best[p.chunk.article_id] = (score, p, i)
     if not best:
-        return None
+        if not told:
+            return None
+        return dataclasses.replace(
+            answer, text=REFUSAL, refused=True, citations=(), conflicts=(), mode="stories"
+        )
     chosen = sorted(best.values(), key=lambda s: _newest_first(s[1].chunk.published))[:STORIES]
     citations = [Citation.of(n, p, i, score) for n, (score, p, i) in enumerate(chosen, 1)]
     return _story_answer(answer, citations, topic)

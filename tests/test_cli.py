@@ -252,6 +252,8 @@ def test_an_unknown_source_lists_the_known_ones(news_env):
     [
         ("What happened in Yemen?", ["yemen-ship", "yemen-floods"]),
         ("ماذا يحدث في ليبيا؟", ["libya-bank", "libya-oil"]),
+        ("What happened in Libya?", ["libya-bank", "libya-oil"]),  # Arabic stories, in English
+        ("ماذا يحدث في اليمن؟", ["yemen-ship", "yemen-floods"]),
         ("What happened?", ["yemen-ship", "libya-bank", "yemen-floods"]),
     ],
 )
@@ -261,6 +263,11 @@ def test_broad_questions_are_answered_story_by_story(news_env, question, ids):
     assert [c["article_id"] for c in data["citations"]] == ids  # newest first, at most 3
     for line, c in zip(data["answer"].splitlines(), data["citations"], strict=True):
         assert line == f"{c['title']} ({c['published'][:10]}): {c['quote']} [{c['n']}]"
+
+
+def test_a_broad_question_about_a_place_no_article_names_is_refused(news_env):
+    data = ask_json(news_env, "What happened in France?")
+    assert data["refused"] and data["citations"] == []  # not the nearest unrelated stories
 
 
 def test_a_particular_question_is_not_a_story_list(news_env):
