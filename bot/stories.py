@@ -185,15 +185,16 @@ def _story_answer(base: Answer, citations: list[Citation], topic: str) -> Answer
 
 
 def _names_it(topic: _Topic, text: str) -> bool | None:
-    """Whether ``text`` names the topic (True/False), or None when that cannot be told (a name
-    of the other script that the names table does not know)."""
+    """Whether ``text`` names the topic: True/False by its names (either script), True when it
+    has all the topic's words, else None (cannot be told: a topic without a known name is no
+    ground for a refusal, "news agencies reported what?" is not a place)."""
     if topic.names:
         missing, checked = missing_names(topic.names, searchable(text))
         if checked:
             return missing == 0
-    if script_of(text) != script_of(topic.text):
-        return None
-    return topic.tokens <= set(match_tokens(text))
+    if script_of(text) == script_of(topic.text) and topic.tokens <= set(match_tokens(text)):
+        return True
+    return None
 
 
 @dataclass(frozen=True)
