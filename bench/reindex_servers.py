@@ -102,8 +102,10 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="newsbot-servers-") as tmp:
             articles = Path(tmp) / "articles"
             write_articles(articles, opts.paragraphs)
+            warm = Path(tmp) / "warm-articles"
+            write_articles(warm, 4)
             urls = [url for _, url in procs]
-            one_reindex(articles, Path(tmp) / "warm", urls)  # page the weights in, both servers
+            one_reindex(warm, Path(tmp) / "warm", urls)  # page the weights in, both servers
             for r in range(opts.rounds):
                 for n in (1, 2):
                     res = one_reindex(articles, Path(tmp) / f"store-{r}-{n}", urls[:n])
