@@ -94,9 +94,29 @@ class SourceFile:
     path: Path
     key: str
     size: int
+    # (st_dev, st_ino) of the file the walk found: what is read later must be that file, not
+    # one swapped in since (a symlink to /etc/... in its place). None: not checked.
+    identity: tuple[int, int] | None = None
 
     def raw_hash(self) -> str:
-        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+        digest = hashlib.sha256()
+        with self.path.open("rb") as f:  # in pieces: the file may have grown since the walk
+            for piece in iter(lambda: f.read(1 << 20), b""):
+                digest.update(piece)
+        return digest.hexdigest()
+
+    def read(self, max_bytes: int) -> bytes:
+        """The file's bytes, at most ``max_bytes`` (BadInput beyond, or if it is not the file
+        the walk found); OSError when it cannot be read."""
+        with self.path.open("rb") as f:
+            if self.identity is not None:
+                st = os.fstat(f.fileno())
+                if (st.st_dev, st.st_ino) != self.identity:
+                    raise BadInput("replaced since it was found (by a link or another file)")
+            raw = f.read(max_bytes + 1)
+        if len(raw) > max_bytes:
+            raise BadInput(f"larger than the {max_bytes / 1e6:g} MB cap (it grew)")
+        return raw
 
 
 @dataclass
@@ -422,7 +442,7 @@ def load_file(src: SourceFile, max_bytes: int) -> Loaded:
         if src.size > max_bytes:
             raise BadInput(f"larger than the {max_bytes / 1e6:g} MB cap ({src.size / 1e6:.1f} MB)")
         try:
-            raw = src.path.read_bytes()
+            raw = src.read(max_bytes)
         except OSError as exc:
             raise BadInput(f"unreadable: {exc.strerror or exc}") from exc
         if not raw.strip():
@@ -527,6 +547,6 @@ def _walk(
                 found.skipped.append(Skipped(str(path), skip_reason(path.name)))
                 continue
             key = escape_invisible(path.relative_to(root).as_posix())
-            found.files.append(SourceFile(path, key, st.st_size))
+            found.files.append(SourceFile(path, key, st.st_size, (st.st_dev, st.st_ino)))
         else:
             found.skipped.append(Skipped(str(path), "not a regular file"))

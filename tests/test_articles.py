@@ -530,6 +530,23 @@ def test_symlinks_out_of_the_folder_are_not_followed_unless_asked(tmp_path):
     assert [f.key for f in find_files([tmp_path / "link"]).files] == ["ok.txt"]
 
 
+def test_a_file_swapped_or_grown_after_the_walk_is_not_read(tmp_path):
+    (tmp_path / "secret.txt").write_text("Not for the bot.")
+    root = tmp_path / "articles"
+    root.mkdir()
+    (root / "a.txt").write_text("Fine text.")
+    (root / "b.txt").write_text("Short.")
+    a, b = find_files([root]).files
+    (root / "a.txt").unlink()
+    (root / "a.txt").symlink_to(tmp_path / "secret.txt")  # swapped in after the check
+    with (root / "b.txt").open("a") as f:
+        f.write("x" * 2_000)
+    [swapped] = load_file(a, MB).skipped
+    assert swapped.reason == "replaced since it was found (by a link or another file)"
+    [grown] = load_file(b, max_bytes=1_000).skipped
+    assert grown.reason == "larger than the 0.001 MB cap (it grew)"
+
+
 def test_a_file_reached_twice_is_loaded_once(tmp_path):
     (tmp_path / "a.txt").write_text("Text.")
     (tmp_path / "b.txt").symlink_to("a.txt")
