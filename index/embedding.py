@@ -192,6 +192,7 @@ class _Server:
         self.base = base if base.endswith("/v1") else f"{base}/v1"
         self.failed_at = -SERVER_RESTING
         self.last_error = ""
+        self.model = ""  # the model its last reply named
 
     def post(self, body: dict[str, Any], n: int) -> np.ndarray:
         """``n`` rows from the server for one request, or ServerError."""
