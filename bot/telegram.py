@@ -324,9 +324,12 @@ class NewsBot:
         """Drops what is not a new message; refuses chats that are not allowed, once."""
         query = update.callback_query
         if query is not None:  # a source button: refused to strangers like a message
-            chat = query.message.chat.id if query.message else None
-            if not self._allowed or query.from_user.id in self._allowed or chat in self._allowed:
-                return
+            where = query.message.chat if query.message else None
+            in_groups = self.settings.telegram_users_in_groups
+            if where is not None and allowed(
+                self._allowed, where.id, where.type, query.from_user.id, in_groups
+            ):
+                return  # the same rule as for messages (bot/chats.py)
             logger.info("button press from a chat that is not allowed: refused")
             with contextlib.suppress(TelegramError):
                 await query.answer(NOT_ALLOWED, show_alert=True)

@@ -606,6 +606,10 @@ def test_a_strangers_button_press_is_refused_like_a_message(
     [refusal] = api.wait_for(lambda: api.calls_to("answerCallbackQuery"))
     assert refusal.params["text"] == NOT_ALLOWED and refusal.params.get("show_alert") is True
     assert api.sent_to(555) == []
+    api.command(41, f"/ask {QUESTION}")  # the allowed chat's own buttons work
+    [reply] = api.wait_sent(41)
+    api.press(reply, reply.buttons[0][0]["callback_data"])
+    assert api.wait_sent(41, 2)[-1].text.startswith("[1] ")
 
 
 class Streaming(Scripted):
