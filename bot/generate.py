@@ -260,7 +260,8 @@ _NOT_NAMES = frozenset(
     committee party movement organisation organization union international national general
     us usa uk un eu american americans israeli israelis palestinian palestinians arab arabs
     arabic muslim muslims christian european western eastern northern southern north south
-    east west middle strip bank gulf sea river city region province""".split()
+    east west middle strip bank gulf sea river city region province affairs mr mrs ms dr sir
+    news agency ministries""".split()
 )
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
 _ARABIC_WORD = re.compile(r"[\u0621-\u064a]+")
@@ -350,7 +351,8 @@ def check_translation(original: str, translation: str) -> list[str]:
     if script_of(original) == "arabic" and script_of(translation) == "latin":
         sounds = [_skeleton_ar(w) for w in _ARABIC_WORD.findall(original)]
         for word in dict.fromkeys(_LATIN_WORD.findall(translation)):
-            if not word[0].isupper() or word.lower().strip("'’") in _NOT_NAMES:
+            bare = re.sub(r"['’]s?$", "", word.lower())
+            if not word[0].isupper() or bare in _NOT_NAMES:
                 continue
             if word.isupper():
                 continue  # an acronym (AFP: فرانس برس) is spelled out in Arabic: not checked

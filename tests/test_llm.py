@@ -167,12 +167,18 @@ def test_check_translation_on_real_sentences():
         "the name Miley is not in the original",
         "the name Cyrus is not in the original",
     ]
+    probes = "وفتحت وزارة الخارجية أيضًا عدة تحقيقات في الضربات الإسرائيلية."
+    assert check_translation(probes, "The Ministry of Foreign Affairs opened several probes.") == []
     toll = "وصل عدد القتلى إلى 43972 شخصا، بحسب تعداد أجرته وكالة فرانس برس."
     assert (
         check_translation(toll, "The death toll reached 43,972, according to an AFP tally.") == []
     )
     assert check_translation(toll, "The death toll reached 44,000.") == [
         "the number 44000 is not in the original"
+    ]
+    # what the local model wrote (bench/out/translations.jsonl): a wrong agency is caught
+    assert check_translation(toll, "The toll reached 43,972, according to Reuters.") == [
+        "the name Reuters is not in the original"
     ]
     letter = (
         "رسالة أرسلها وزير الخارجية أنتوني بلينكن ووزير الدفاع لويد أوستن إلى إسرائيل في "
