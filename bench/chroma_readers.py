@@ -262,6 +262,137 @@ while after is None or after < 10:
 """
 
 
+BOT = r"""
+import json, random, sys, time
+from pathlib import Path
+t0 = time.perf_counter()
+from bot.answer import Answerer
+from index.settings import Settings
+
+questions_file, start_file, stop_file, watched = sys.argv[1:5]
+questions = json.loads(Path(questions_file).read_text("utf-8"))
+settings = Settings(_env_file=None)
+answerer = Answerer(settings)  # an empty local folder: the cache is filled from the server
+answerer.answer("When is the US-Israel meeting?")  # warm: the model, the background vectors
+print(json.dumps({"ready_s": round(time.perf_counter() - t0, 2)}), flush=True)
+rng = random.Random(sys.argv[5] if len(sys.argv) > 5 else 1)
+manifest = answerer.retriever.manifest
+while not Path(start_file).exists():
+    time.sleep(0.01)
+seen = False
+while not Path(stop_file).exists():
+    article = rng.choice(sorted(questions))
+    question = rng.choice(questions[article])
+    started = time.perf_counter()
+    answer = answerer.answer(question)
+    row = {"ms": round((time.perf_counter() - started) * 1000, 1), "at": time.time(),
+           "hit": article in {c.article_id for c in answer.citations}}
+    if not seen and watched in manifest.article_hashes():
+        seen = True
+        row["seen"] = watched
+    print(json.dumps(row), flush=True)
+"""
+
+
+def run_scaling(work: Path, paragraphs: int, seconds: float, bots: int) -> dict[str, Any]:
+    """``bots`` bot processes with empty local folders on one server: ask latency alone and
+    together, and how long until an article another process indexes is seen by each."""
+    folder = work / "scaling"
+    shutil.rmtree(folder, ignore_errors=True)
+    articles = folder / "articles"
+    articles.mkdir(parents=True)
+    server, url = start_chroma(folder / "chroma")
+    data = json.loads(XQUAD.read_text("utf-8"))
+    rows, questions = [], {}
+    for a, article in enumerate(data["data"]):
+        for p, para in enumerate(article["paragraphs"]):
+            aid = f"xq{a:02d}-{p}"
+            rows.append({"id": aid, "text": para["context"], "language": "ar"})
+            questions[aid] = [qa["question"] for qa in para["qas"]]
+    # every other paragraph: neighbours of one XQuAD article are not all there
+    indexed, new = rows[: 2 * paragraphs : 2], rows[2 * paragraphs + 1]
+    (articles / "xquad.jsonl").write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in indexed) + "\n", "utf-8"
+    )
+    asked = {r["id"]: questions[r["id"]] for r in indexed}
+    (folder / "questions.json").write_text(json.dumps(asked, ensure_ascii=False))
+    base = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    base |= {"NEWSBOT_CHROMA_URL": url, "NEWSBOT_INDEX_NAME": "scale", "HF_HUB_OFFLINE": "1",
+             "OMP_WAIT_POLICY": "PASSIVE", "NO_PROXY": "127.0.0.1,localhost",
+             "NEWSBOT_ARTICLES_DIR": str(articles),
+             "NEWSBOT_SOURCES_FILE": str(folder / "none.toml")}  # fmt: skip
+    writer_env = base | {"NEWSBOT_STORE_DIR": str(folder / "writer")}
+    out: dict[str, Any] = {"paragraphs": len(indexed), "bots": bots, "seconds": seconds}
+    try:
+        done = subprocess.run([NEWSBOT, "reindex", str(articles)], env=writer_env,
+                              capture_output=True, cwd=folder)  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+
+        def phase(n: int, add_article: bool) -> dict[str, Any]:
+            start, stop = folder / f"start{n}", folder / f"stop{n}"
+            procs, files = [], []
+            for i in range(n):
+                f = (folder / f"bot{n}-{i}.jsonl").open("w")
+                env = base | {"NEWSBOT_STORE_DIR": str(folder / f"bot{n}-{i}")}
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-c", BOT, str(folder / "questions.json"), str(start),
+                     str(stop), new["id"], str(i)],
+                    env=env, cwd=folder, stdout=f, stderr=subprocess.STDOUT,
+                ))  # fmt: skip
+                files.append(f)
+            while not all(
+                (folder / f"bot{n}-{i}.jsonl").read_text().count("ready_s") for i in range(n)
+            ):
+                if any(p.poll() is not None for p in procs):
+                    raise SystemExit((folder / f"bot{n}-0.jsonl").read_text()[-2000:])
+                time.sleep(0.2)
+            start.touch()
+            began = time.time()
+            published_at = None
+            if add_article:
+                time.sleep(seconds / 3)
+                (articles / "new.jsonl").write_text(json.dumps(new, ensure_ascii=False) + "\n")
+                added = subprocess.run([NEWSBOT, "reindex", "--json", str(articles)],
+                                       env=writer_env, capture_output=True, text=True)  # fmt: skip
+                published_at = time.time()  # the reindex has published and ended
+                assert added.returncode == 0, added.stderr[-2000:]
+            while time.time() - began < seconds:
+                time.sleep(0.2)
+            stop.touch()
+            for p, f in zip(procs, files, strict=True):
+                p.wait(timeout=600)
+                f.close()
+            rows_ = [
+                json.loads(line)
+                for i in range(n)
+                for line in (folder / f"bot{n}-{i}.jsonl").read_text().splitlines()
+                if line.startswith('{"ms"')
+            ]
+            ms = sorted(r["ms"] for r in rows_)
+            result: dict[str, Any] = {
+                "questions": len(ms),
+                "ms_p50": round(statistics.median(ms), 1),
+                "ms_p90": round(ms[int(0.9 * (len(ms) - 1))], 1),
+                "hits": sum(r["hit"] for r in rows_),
+            }
+            if published_at is not None:
+                seen = [r["at"] for r in rows_ if r.get("seen")]
+                result["seen_by"] = len(seen)
+                result["seconds_to_seen_after_reindex_ended"] = sorted(
+                    round(t - published_at, 2) for t in seen
+                )
+            return result
+
+        out["one_bot"] = phase(1, add_article=False)
+        print("one bot:", json.dumps(out["one_bot"]), flush=True)
+        out[f"{bots}_bots"] = phase(bots, add_article=True)
+        print(f"{bots} bots:", json.dumps(out[f"{bots}_bots"]), flush=True)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    return out
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -371,7 +502,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--paragraphs", type=int, default=80)
-    parser.add_argument("--only", choices=("raw", "newsbot"))
+    parser.add_argument("--only", choices=("raw", "newsbot", "scaling"))
+    parser.add_argument("--bots", type=int, default=3, help="scaling: bot processes")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "readers")
     args = parser.parse_args(argv)
     args.out = args.out.resolve()  # the processes it starts run in other folders
@@ -387,6 +519,10 @@ def main(argv: list[str] | None = None) -> int:
             results[key] = run_reload(work, args.runs, args.seconds, locked)
             summary = {k: v for k, v in results[key].items() if k != "outcomes"}
             print(f"{key}:", json.dumps(summary), flush=True)
+    if args.only == "scaling":  # not in the default run: CPU heavy, its own figures
+        results["scaling"] = run_scaling(work, args.paragraphs, args.seconds, args.bots)
+        (args.out / "scaling.json").write_text(json.dumps(results, indent=2))
+        return 0
     if args.only in (None, "newsbot"):
         for mode in ("embedded", "server"):
             results[f"newsbot_{mode}"] = run_newsbot(work, mode, args.paragraphs)

@@ -306,8 +306,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--xquad", type=Path, default=XQUAD)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "crash")
+    parser.add_argument("--server", action="store_true", help="server mode, two indexes")
+    parser.add_argument("--restarts", type=int, default=5, help="server mode: kills after "
+                        "which the Chroma server is killed and started again")  # fmt: skip
+    parser.add_argument("--files", type=int, default=6, help="server mode: JSONL files of 20")
+    parser.add_argument("--lease", type=float, default=15.0, help="server mode: lease seconds")
     args = parser.parse_args(argv)
     args.out = args.out.resolve()  # the processes it starts run in other folders
+    if args.server:
+        return server_main(args)
     rng = random.Random(args.seed)
 
     work = args.out / "work"
@@ -448,6 +455,301 @@ def main(argv: list[str] | None = None) -> int:
     ok = not summary["trials_with_problems"] and not final_problems
     print("SURVIVED" if ok else "FAILED")
     return 0 if ok else 1
+
+
+# --- server mode: the server is the index ----------------------------------------------------
+
+SERVER_CHECK = r"""
+import json, sys, tempfile
+from pathlib import Path
+from index.cache import sync
+from index.manifest import Manifest
+from index.settings import Settings
+from index.store import ServerIndex, Vectors
+
+out = {}
+for name in sys.argv[1:]:
+    settings = Settings(_env_file=None, index_name=name)
+    server = ServerIndex(Vectors(settings))
+    with tempfile.TemporaryDirectory() as folder:  # a bot with an empty local folder
+        cache = Manifest(Path(folder) / "cache.sqlite3")
+        synced = sync(cache, server, scan=True)
+        listed = cache.chunk_ids_of(list(cache.article_hashes()))
+        chunks = {a: sorted(ids) for a, ids in listed.items()}
+        out[name] = {
+            "generation": synced.generation,
+            "articles": cache.counts()[0],
+            "chunks": cache.counts()[1],
+            "server_ids": len(synced.server_ids or ()),
+            "leftovers": len(synced.unknown),
+            "hashes": cache.article_hashes(),
+            "chunk_ids": chunks,
+            "lease": server.state().lease_owner,
+        }
+        cache.close()
+print(json.dumps(out))
+"""
+
+
+class ChromaServer:
+    """A ``chroma run`` on a free loopback port, which the trials kill and start again."""
+
+    def __init__(self, data: Path, log: Path) -> None:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.data, self.log = data, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> float:
+        import urllib.request
+
+        started = time.monotonic()
+        chroma = str(Path(sys.executable).parent / "chroma")
+        cmd = [chroma, "run", "--path", str(self.data), "--host", "127.0.0.1",
+               "--port", str(self.port)]  # fmt: skip
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=out, stdin=subprocess.DEVNULL)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        while time.monotonic() - started < 120:
+            try:
+                with opener.open(f"{self.url}/api/v2/heartbeat", timeout=1):
+                    return time.monotonic() - started
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("chroma run did not start")
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=60)
+
+
+def published(url: str, collection: str) -> int:
+    """The generation the collection's metadata publishes (-1 when it cannot be read)."""
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    path = f"/api/v2/tenants/default_tenant/databases/default_database/collections/{collection}"
+    try:
+        with opener.open(url + path, timeout=2) as resp:
+            meta = json.loads(resp.read()).get("metadata") or {}
+            return int(meta.get("generation", 0))
+    except (OSError, ValueError):
+        return -1
+
+
+def server_main(args: argparse.Namespace) -> int:
+    """``--server``: the trials against a Chroma server, with a second index beside."""
+    rng = random.Random(args.seed)
+    work = args.out / "work"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    server = ChromaServer(work / "chroma", args.out / "chroma.log")
+    server.start()
+    sys.path.insert(0, str(REPO))
+    from index.settings import Settings
+
+    # The other index ("keep"): the sample article and 20 XQuAD paragraphs, built once.
+    keep_articles, main_articles = work / "keep-articles", work / "main-articles"
+    keep_articles.mkdir()
+    shutil.copy(SAMPLE, keep_articles / SAMPLE.name)
+    questions = write_corpus(args.xquad, work / "all")
+    files = sorted((work / "all").glob("*.jsonl"))
+    shutil.copy(files[-1], keep_articles / files[-1].name)
+    main_articles.mkdir()
+    for f in files[: args.files]:
+        shutil.copy(f, main_articles / f.name)
+
+    def env_of(name: str, articles: Path, store: Path) -> dict[str, str]:
+        env = environment(store, articles)
+        env |= {"NEWSBOT_CHROMA_URL": server.url, "NEWSBOT_INDEX_NAME": name,
+                "NEWSBOT_LEASE_SECONDS": str(args.lease)}  # fmt: skip
+        return env
+
+    keep_env = env_of("keep", keep_articles, work / "keep-store")
+    main_env = env_of("main", main_articles, work / "main-store")
+    log = args.out / "reindex.log"
+    log.unlink(missing_ok=True)
+    trials_file = args.out / "trials.jsonl"
+    trials_file.unlink(missing_ok=True)
+    began = time.monotonic()
+    assert start_reindex(keep_env, keep_articles, log).wait(timeout=1800) == 0
+    collection = Settings(_env_file=None, index_name="main").collection_name
+
+    def state() -> dict[str, Any]:
+        done = subprocess.run(
+            [sys.executable, "-c", SERVER_CHECK, "keep", "main"], env=main_env, cwd=work,
+            capture_output=True, text=True, timeout=900,
+        )  # fmt: skip
+        if done.returncode != 0:
+            return {"rc": done.returncode, "stderr": done.stderr[-2000:]}
+        return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+    first = state()
+    keep_before = first["keep"]
+    print(f"index keep: {keep_before['articles']} articles, {keep_before['chunks']} chunks",
+          flush=True)  # fmt: skip
+    restarts = set(rng.sample(range(args.kills), args.restarts))
+    ever: dict[str, int] = {}  # article -> chunks of the last version seen published
+    trials: list[dict[str, Any]] = []
+    kills = 0
+    rounds = 0
+    failures = 0
+    while kills < args.kills:
+        kind = ("timer", "publish")[len(trials) % 2]
+        proc = start_reindex(main_env, main_articles, log)
+        started = time.monotonic()
+        before = published(server.url, collection)
+        wanted = rng.randint(1, 3)
+        delay = rng.uniform(2.0, 40.0)
+        seen = 0
+        while proc.poll() is None and time.monotonic() - started < 900:
+            if kind == "timer" and time.monotonic() - started >= delay:
+                break
+            if kind == "publish":
+                now = published(server.url, collection)
+                if now > before:
+                    seen, before = seen + 1, now
+                    if seen == wanted:
+                        time.sleep(rng.uniform(0.0, 0.3))
+                        break
+            time.sleep(0.02)
+        was_killed = proc.poll() is None
+        after = round(time.monotonic() - started, 2)
+        if not was_killed and proc.returncode != 0:
+            # refused (the lease of a killed run on another machine would be waited out) or
+            # failed: said in the log; not a trial
+            print(f"reindex ended with rc {proc.returncode}; waiting out the lease", flush=True)
+            failures += 1
+            if failures > 10:
+                break
+            time.sleep(args.lease)
+            continue
+        if was_killed:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=60)
+        restart = was_killed and kills in restarts
+        restart_seconds = None
+        if restart:
+            server.kill()
+            restart_seconds = round(server.start(), 1)
+        now_state = state()
+        found: list[str] = []
+        if "rc" in now_state:
+            found.append(f"check crashed: {now_state['stderr'][-300:]}")
+        else:
+            keep, main_ = now_state["keep"], now_state["main"]
+            if (
+                keep["hashes"] != keep_before["hashes"]
+                or keep["chunk_ids"] != keep_before["chunk_ids"]
+            ):
+                found.append("the other index changed")
+            lost = [a for a in ever if a not in main_["hashes"]]
+            if lost:
+                found.append(f"{len(lost)} published articles lost: {lost[:5]}")
+            dup = [a for a, ids in main_["chunk_ids"].items() if len(ids) != len(set(ids))]
+            if dup:
+                found.append(f"duplicated chunks in {dup[:5]}")
+            for a, ids in main_["chunk_ids"].items():
+                ever[a] = len(ids)
+        ask_env = dict(main_env, NEWSBOT_STORE_DIR=str(work / f"asker-{len(trials)}"))
+        probe_id = rng.choice(sorted(ever)) if ever else None
+        probe = ask(ask_env, work, rng.choice(questions[probe_id])) if probe_id else None
+        if probe is not None and probe["rc"] != 0:
+            found.append(f"ask from an empty folder failed: {probe.get('stderr', '')[-300:]}")
+        shutil.rmtree(work / f"asker-{len(trials)}", ignore_errors=True)
+        trial = {
+            "trial": len(trials) + 1, "kind": kind, "killed": was_killed,
+            "after": after, "server_restarted": restart,
+            "restart_seconds": restart_seconds,
+            "articles": now_state.get("main", {}).get("articles"),
+            "chunks": now_state.get("main", {}).get("chunks"),
+            "leftovers": now_state.get("main", {}).get("leftovers"),
+            "probe_cites_its_article": bool(
+                probe and probe["rc"] == 0
+                and probe_id in {c["article_id"] for c in probe["answer"]["citations"]}
+            ),
+            "problems": found,
+        }  # fmt: skip
+        trials.append(trial)
+        with trials_file.open("a") as f:
+            f.write(json.dumps(trial, ensure_ascii=False) + "\n")
+        print(json.dumps(trial, ensure_ascii=False), flush=True)
+        if was_killed:
+            kills += 1
+        else:
+            rounds += 1  # the build completed: every article changes, the kills go on
+            for path in sorted(main_articles.glob("*.jsonl")):
+                rows = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+                for row in rows:
+                    row["text"] += f"\n\nتحديث رقم {rounds} لهذه الفقرة."
+                path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n")
+        if len(trials) >= 4 * args.kills:
+            break
+
+    rc = start_reindex(main_env, main_articles, log).wait(timeout=3600)
+    final = state()
+    final_problems = [] if rc == 0 else [f"the completing run failed with rc {rc}"]
+    if "rc" in final:
+        final_problems.append(f"final check crashed: {final['stderr'][-300:]}")
+    else:
+        main_ = final["main"]
+        expected = subprocess.run(
+            [sys.executable, "-c", EXPECTED], env=main_env, cwd=work, capture_output=True,
+            text=True, timeout=900,
+        )  # fmt: skip
+        fresh = json.loads(expected.stdout.strip().splitlines()[-1])
+        if {a: sorted(v) for a, v in fresh.items()} != main_["chunk_ids"]:
+            final_problems.append("the index differs from a fresh chunking of the sources")
+        if main_["leftovers"] or main_["server_ids"] != main_["chunks"]:
+            final_problems.append(f"{main_['leftovers']} leftover records on the server")
+        if final["keep"]["chunk_ids"] != keep_before["chunk_ids"]:
+            final_problems.append("the other index changed")
+        if main_["lease"]:
+            final_problems.append("the lease was not given back")
+    summary = {
+        "kills": kills,
+        "server_restarts": sum(1 for t in trials if t["server_restarted"]),
+        "runs_that_completed_before_the_kill": rounds,
+        "by_kind": {
+            k: sum(1 for t in trials if t["kind"] == k and t["killed"])
+            for k in ("timer", "publish")
+        },
+        "trials_with_problems": [t["trial"] for t in trials if t["problems"]],
+        "max_leftovers_after_a_kill": max((t["leftovers"] or 0 for t in trials), default=0),
+        "probes_citing_their_article": sum(t["probe_cites_its_article"] for t in trials),
+        "final": {
+            k: final.get("main", {}).get(k)
+            for k in ("articles", "chunks", "server_ids", "leftovers")
+        },
+        "other_index": {k: keep_before[k] for k in ("articles", "chunks")},
+        "final_problems": final_problems,
+        "minutes": round((time.monotonic() - began) / 60, 1),
+    }
+    server.kill()
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    ok = not summary["trials_with_problems"] and not final_problems
+    print("SURVIVED" if ok else "FAILED")
+    return 0 if ok else 1
+
+
+EXPECTED = r"""
+import json
+from index.articles import find_files, load_file
+from index.chunking import chunk_article
+from index.settings import Settings
+settings = Settings(_env_file=None)
+out = {}
+for src in find_files([settings.articles_dir]).files:
+    for article in load_file(src, 10_000_000).articles:
+        out[article.id] = [c.id for c in chunk_article(article, settings.chunk_tokens)]
+print(json.dumps(out))
+"""
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""`newsbot ask | latest | sources | chat | reindex | watch | status | eval | telegram`.
+"""`newsbot ask | latest | sources | chat | reindex | watch | status | check | eval | telegram`.
 
 Exit codes: 0 done (an answer or a refusal; also a bare `newsbot`, which prints the help), 1 an
 error with a clear message on stderr, 2 usage, 130 interrupted, 141 stdout closed early (`| head`).
@@ -705,6 +705,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     vectors = info["vectors"] if info["store_reachable"] else "unreachable"
     print(f"articles:     {info['articles']}  chunks: {info['chunks']}  vectors: {vectors}")
     print(f"last reindex: {info['last_reindex'] or 'never'}")
+    for problem in info.get("problems", []):
+        print(f"problem:      {problem}")
     if info["newest_article"]:
         n = info["newest_article"]
         print(f"newest:       {n['title'] or '(untitled)'} ({n['published']})")
@@ -712,6 +714,23 @@ def cmd_status(args: argparse.Namespace) -> int:
     for key, value in info["settings"].items():
         print(f"  {key} = {value}")
     return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Every id of the manifest (or server-mode cache) against every vector; 1 if they differ."""
+    from index.status import check_index
+
+    found, problems = check_index(load_settings(args))
+    if args.json:
+        print(json.dumps({"ok": not problems, "listed": found.listed, "stored": found.stored,
+                          "missing": found.missing, "orphans": found.orphans,
+                          "problems": problems}, ensure_ascii=False))  # fmt: skip
+    else:
+        for problem in problems:
+            print(f"problem: {problem}")
+        if not problems:
+            print(f"ok: {found.listed} chunks listed, {found.stored} vectors, the same ids")
+    return 1 if problems else 0
 
 
 def _query_progress(done: int, total: int) -> None:
@@ -864,6 +883,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("status", cmd_status, help="index size, store, settings")
     p.add_argument("--json", action="store_true", help="one JSON object")
     finish(p, "status")
+
+    p = command("check", cmd_check, help="compare every chunk with the vectors; 1 if they differ")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    finish(p, "check")
 
     p = command(
         "eval", cmd_eval, "--corpus FILE --queries FILE",

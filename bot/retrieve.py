@@ -18,11 +18,12 @@ from typing import Any
 import numpy as np
 
 from index import dedupe
+from index.cache import open_index
 from index.dates import published_epoch
 from index.embedding import Embedder, get_embedder
 from index.errors import IndexMissingError
 from index.filters import Filters
-from index.manifest import Manifest, StoredChunk, background_vectors, open_manifest
+from index.manifest import Manifest, StoredChunk, background_vectors
 from index.names import missing_names, question_names, searchable
 from index.settings import Settings
 from index.store import Vectors
@@ -179,7 +180,7 @@ class Retriever:
         self.settings = settings
         self.weights = weights or Weights()
         self.embedder = embedder or get_embedder(settings.embed_model, settings.embed_url)
-        manifest = manifest or open_manifest(settings)
+        manifest = manifest or open_index(settings)  # server mode: the synced cache
         if manifest is None:
             raise IndexMissingError(
                 "there is no index yet: run `newsbot reindex` to build one from "

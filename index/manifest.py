@@ -18,11 +18,13 @@ This module is the schema's one owner: other rooms call its methods, never its c
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +34,7 @@ from index import dedupe
 from index.chunking import Embedded
 from index.dates import published_epoch
 from index.embedding import Embedder, background_sentences
+from index.errors import DiskFull, ManifestDamaged, StoreReadOnly
 from index.filters import Filters, source_key
 from index.settings import Settings
 from index.text import match_tokens, query_terms
@@ -103,26 +106,84 @@ class Manifest:
 
     def __init__(self, path: Path, create: bool = True) -> None:
         self.path = path
+        self.read_only = False
+        # Called (at most every few seconds, by the caller's choice) before a read: server
+        # mode refreshes this cache from the server there (index/cache.py).
+        self.refresher: Callable[[], None] | None = None
         if create:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            with storage_errors(path):
+                path.parent.mkdir(parents=True, exist_ok=True)
         elif not path.exists():
             raise FileNotFoundError(path)
-        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
+        try:
+            with storage_errors(path):
+                self.db = self._connect(path)
+        except sqlite3.DatabaseError as exc:
+            if not _is_corrupt(exc):
+                raise
+            raise damaged(path, exc) from None
+
+    def _connect(self, path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(SCHEMA)
+        except sqlite3.OperationalError as exc:
+            if not _is_read_only(exc) or not path.exists():
+                db.close()
+                raise
+            db.close()
+            return self._connect_read_only(path)
+        self.db = db
         if self.get_meta("lexical_version") != LEXICAL_VERSION:
             self._rebuild_lexical()
-        columns = {r[1] for r in self.db.execute("PRAGMA table_info(articles)")}
+        columns = {r[1] for r in db.execute("PRAGMA table_info(articles)")}
         added = (("published_epoch", "INTEGER"), ("source_key", "TEXT"), *ARTICLE_SUMS)
         for column, kind in added:
             if column not in columns:  # a manifest written before filters or centroids
-                self.db.execute(f"ALTER TABLE articles ADD COLUMN {column} {kind}")
+                db.execute(f"ALTER TABLE articles ADD COLUMN {column} {kind}")
         if "chunk_sum" not in columns and self.counts()[0]:
             self.set_meta("centroids_pending", "1")  # the next reindex fills the sums in
+        db.execute("SELECT count(*) FROM chunks_fts").fetchone()  # a damaged file fails here
+        return db
+
+    def _connect_read_only(self, path: Path) -> sqlite3.Connection:
+        """A store folder (or file) that cannot be written: read it as it is. ``immutable``
+        because a WAL database needs its -shm file, which a read-only folder may not have."""
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True, timeout=30,
+                             isolation_level=None)  # fmt: skip
+        db.execute("SELECT count(*) FROM chunks").fetchone()
+        self.read_only = True
+        logger.info("%s cannot be written: opened read-only", path)
+        return db
 
     def close(self) -> None:
         self.db.close()
+
+    def ask_for_repair(self) -> None:
+        """Have the next reindex compare every id with the vectors (and mend), even when it
+        finds nothing to embed; quietly nothing when this manifest cannot be written."""
+        if not self.read_only:
+            with contextlib.suppress(sqlite3.Error):
+                self.set_meta("repair", "1")
+
+    def refresh(self) -> None:
+        if self.refresher is not None:
+            self.refresher()
+
+    def clear(self) -> None:
+        """Forget every article (a server-mode cache starting over); cached model vectors stay."""
+        cur = self.db.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            for table in ("files", "articles", "chunks", "chunks_fts", "sketches", "centroids"):
+                cur.execute(f"DELETE FROM {table}")
+            cur.execute("DELETE FROM meta WHERE key != 'lexical_version'")
+            cur.execute("COMMIT")
+        except BaseException:
+            _rollback(cur)
+            raise
 
     def _rebuild_lexical(self) -> None:
         """Re-tokenise every chunk into the FTS table: the matching rules changed since it was
@@ -145,7 +206,7 @@ class Manifest:
                 self.set_meta("lexical_version", LEXICAL_VERSION)
             cur.execute("COMMIT")
         except BaseException:
-            cur.execute("ROLLBACK")
+            _rollback(cur)
             raise
 
     # meta
@@ -207,6 +268,20 @@ class Manifest:
 
     def all_chunk_ids(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT id FROM chunks")}
+
+    def articles_of_chunks(self, chunk_ids: Sequence[str]) -> set[str]:
+        out: set[str] = set()
+        for i in range(0, len(chunk_ids), 500):
+            part = list(chunk_ids[i : i + 500])
+            marks = ",".join("?" * len(part))
+            rows = self.db.execute(f"SELECT article_id FROM chunks WHERE id IN ({marks})", part)
+            out.update(r[0] for r in rows)
+        return out
+
+    def sample_chunk_ids(self, n: int) -> list[str]:
+        """Up to ``n`` chunk ids picked at random (for a quick integrity look)."""
+        rows = self.db.execute("SELECT id FROM chunks ORDER BY random() LIMIT ?", (n,))
+        return [r[0] for r in rows]
 
     def counts(self) -> tuple[int, int]:
         articles = self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
@@ -286,7 +361,7 @@ class Manifest:
                     )
             cur.execute("COMMIT")
         except BaseException:
-            cur.execute("ROLLBACK")
+            _rollback(cur)
             raise
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
@@ -301,7 +376,7 @@ class Manifest:
                 cur.execute(f"DELETE FROM articles WHERE id IN ({marks})", part)
             cur.execute("COMMIT")
         except BaseException:
-            cur.execute("ROLLBACK")
+            _rollback(cur)
             raise
 
     @staticmethod
@@ -384,7 +459,7 @@ class Manifest:
                 filled += 1
             cur.execute("COMMIT")
         except BaseException:
-            cur.execute("ROLLBACK")
+            _rollback(cur)
             raise
         return filled
 
@@ -404,6 +479,14 @@ class Manifest:
     def record_sketches(self, items: Iterable[tuple[str, str]]) -> None:
         """Store the sketches of ``(article id, text)``; clusters are set by ``recluster``."""
         rows = [(aid, dedupe.sketch(text).tobytes(), aid) for aid, text in items]
+        self.db.executemany(
+            "INSERT OR REPLACE INTO sketches (article_id, signature, cluster) VALUES (?, ?, ?)",
+            rows,
+        )
+
+    def set_sketches(self, items: Iterable[tuple[str, np.ndarray]]) -> None:
+        """Store sketches computed elsewhere (a server-mode cache copies the server's)."""
+        rows = [(aid, np.asarray(sig, dtype=np.uint64).tobytes(), aid) for aid, sig in items]
         self.db.executemany(
             "INSERT OR REPLACE INTO sketches (article_id, signature, cluster) VALUES (?, ?, ?)",
             rows,
@@ -462,6 +545,7 @@ class Manifest:
     # reading
     def chunks(self, ids: Sequence[str]) -> dict[str, StoredChunk]:
         """The listed chunks that the index holds (orphans and unknown ids are left out)."""
+        self.refresh()
         out: dict[str, StoredChunk] = {}
         for i in range(0, len(ids), 500):
             part = list(ids[i : i + 500])
@@ -509,6 +593,7 @@ class Manifest:
         of the query: such terms barely move BM25 but make FTS5 score most of the table (at
         100,000 chunks, 215 ms a query with them against a few ms without).
         """
+        self.refresh()
         tokens = self._selective(query_terms(question))
         if not tokens:
             return []
@@ -529,6 +614,67 @@ class Manifest:
                 (query, limit),
             )
         return [(cid, -float(score)) for cid, score in rows]
+
+
+def _rollback(cur: sqlite3.Cursor) -> None:
+    """Roll back if a transaction is still open: SQLite ends it by itself on some errors (a
+    full disk), and a second error from ROLLBACK would hide the first."""
+    if cur.connection.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            cur.execute("ROLLBACK")
+
+
+def _is_corrupt(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text or "corrupt" in text
+
+
+def _is_read_only(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "readonly" in text or "read-only" in text or "unable to open" in text
+
+
+def _is_full(exc: BaseException) -> bool:
+    return (isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower()) or (
+        isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+    )
+
+
+def damaged(path: Path, exc: BaseException) -> ManifestDamaged:
+    """Move a manifest SQLite cannot read aside (beside it, with the time), and say so."""
+    aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
+    try:
+        for suffix in ("", "-wal", "-shm"):
+            part = Path(f"{path}{suffix}")
+            if part.exists():
+                part.rename(Path(f"{aside}{suffix}"))
+        where = f"moved aside to {aside.name}"
+    except OSError:
+        where = "left in place (it cannot be moved)"
+    return ManifestDamaged(
+        f"the index manifest {path} is damaged ({exc}); {where}; `newsbot reindex` rebuilds it"
+    )
+
+
+@contextlib.contextmanager
+def storage_errors(path: Path) -> Iterator[None]:
+    """A full disk or a read-only folder while writing the index, as one line for a person."""
+    try:
+        yield
+    except (sqlite3.OperationalError, OSError) as exc:
+        if _is_full(exc):
+            raise DiskFull(
+                f"the disk holding {path} is full: nothing of this write was kept and the "
+                "previous index still answers; free some space and run `newsbot reindex`"
+            ) from None
+        if (isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)) or (
+            isinstance(exc, sqlite3.OperationalError) and _is_read_only(exc)
+        ):
+            raise StoreReadOnly(
+                f"the index at {path} cannot be written ({exc}); questions are still answered "
+                "from it, but a reindex needs a writable store folder"
+            ) from None
+        raise
 
 
 def _sums(item: Embedded) -> tuple[np.ndarray, int, np.ndarray]:

@@ -11,6 +11,7 @@ and a hash per file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -23,14 +24,15 @@ from typing import Any, Protocol
 import numpy as np
 
 from index.articles import Article, Loaded, Skipped, SourceFile, find_files, load_file
+from index.cache import SEEN, open_index, sync
 from index.chunking import Chunk, Embedded, chunk_article
 from index.embedding import Embedder, embed_chunks, get_embedder
-from index.errors import NewsbotError
-from index.manifest import Manifest, background_vectors, open_manifest
+from index.errors import ManifestDamaged, NewsbotError, StoreReadOnly
+from index.manifest import Manifest, background_vectors, storage_errors
 from index.remote import Remote, RemoteReader
 from index.settings import Settings
 from index.sources import RemoteSpec, is_url, read_sources
-from index.store import Vectors
+from index.store import ServerIndex, Vectors, lease_owner_id
 
 logger = logging.getLogger(__name__)
 
@@ -218,81 +220,15 @@ def reindex(
     follow = settings.follow_symlinks
     found = [(root, find_files([root], follow)) for root in roots]  # raises SourceError first
 
-    manifest = Manifest(settings.manifest_path, create=True)
+    manifest = _open_for_writing(settings)
+    held: list[_Publisher] = []  # the server-mode lease, to give back however the run ends
     try:
-        interrupted = manifest.get_meta("dirty") == "1"
-        changes = _Changes(manifest, report, full)
-        forgotten: list[tuple[str, list[str]]] = []
-        max_bytes = int(settings.max_file_mb * 1_000_000)
-
-        for root, files in found:
-            root_id = str(root.resolve())
-            previous = manifest.file_hashes(root_id)
-            report.skipped.extend(files.skipped)
-            items = _file_items(files.files, max_bytes)
-            changes.take(root_id, items, previous, report_duplicates=True)
-            present = {src.key for src in files.files}
-            gone = [k for k in previous if k not in present]
-            if gone:
-                forgotten.append((root_id, gone))
-
-        remotes: list[tuple[Remote, bool]] = []
-        if remote_specs:
-            with RemoteReader(settings, full) as reader:  # imports httpx on first fetch
-                for spec in remote_specs:
-                    validators = None  # the ETag / Last-Modified saved by the last clean read
-                    if not full and is_url(spec.url):
-                        stored = manifest.get_meta(Remote(spec).meta_key)
-                        validators = json.loads(stored) if stored else None
-                    remote = reader.read(spec, validators)
-                    report.skipped.extend(remote.skipped)
-                    previous = manifest.file_hashes(remote.root)
-                    if remote.not_modified:
-                        report.unchanged += sum(len(ids) for _, ids in previous.values())
-                        clean = True
-                    else:
-                        taken = changes.take(
-                            remote.root, remote.items, previous, report_duplicates=False
-                        )
-                        clean = taken and not remote.skipped
-                    remotes.append((remote, clean))
-
-        removed = sorted(
-            {a for root, _ in found for a in manifest.articles_under(str(root.resolve()))}
-            - changes.seen
-        )
-        work = changes.work
-        needs_sweep = interrupted or full
-        if work or removed or needs_sweep:
-            manifest.set_meta("dirty", "1")
-            vectors = Vectors(settings)
-            if work:
-                _write(settings, manifest, vectors, work, report, progress)
-            if removed:
-                old = manifest.chunk_ids_of(removed)
-                manifest.delete_articles(removed)
-                vectors.delete([c for ids in old.values() for c in ids])
-                report.removed = len(removed)
-            if needs_sweep:
-                orphans = vectors.all_ids() - manifest.all_chunk_ids()
-                if orphans:
-                    logger.info("removing %d orphan chunks left by an earlier run", len(orphans))
-                    vectors.delete(sorted(orphans))
-        for root_id, key, raw_hash, ids in changes.file_updates:
-            manifest.set_file(root_id, key, raw_hash, ids)
-        for root_id, keys in forgotten:
-            manifest.forget_files(root_id, keys)
-        for remote, clean in remotes:
-            # Validators are kept only when every item was read: a 304 must not hide an entry
-            # whose page failed this time.
-            manifest.set_meta(remote.meta_key, json.dumps(remote.validators) if clean else "")
-        if manifest.get_meta("centroids_pending") == "1":
-            _fill_centroids(manifest, Vectors(settings))
-        if work or removed or needs_sweep:
-            manifest.recluster()
-        manifest.set_meta("dirty", "0")
-        manifest.set_meta("last_reindex", str(time.time()))
+        with storage_errors(settings.manifest_path):
+            _reindex(settings, manifest, found, remote_specs, full, report, progress, held)
     finally:
+        for publisher in held:
+            with contextlib.suppress(NewsbotError):
+                publisher.server.release(publisher.owner)
         manifest.close()
     report.seconds = time.perf_counter() - started
     logger.info(
@@ -301,6 +237,193 @@ def reindex(
         report.chunks, report.seconds,
     )  # fmt: skip
     return report
+
+
+def _open_for_writing(settings: Settings) -> Manifest:
+    """The manifest; a damaged one is reported, moved aside and rebuilt (server mode: from the
+    server; embedded: from the sources, the vectors whose ids come back being kept)."""
+    try:
+        manifest = Manifest(settings.manifest_path, create=True)
+    except ManifestDamaged as exc:
+        logger.warning("%s", exc.user_message)
+        manifest = Manifest(settings.manifest_path, create=True)
+        manifest.set_meta("dirty", "1")  # sweep what the lost manifest listed
+    if manifest.read_only:
+        manifest.close()
+        raise StoreReadOnly(
+            f"the index at {settings.manifest_path.parent} cannot be written; questions are "
+            "still answered from it, but a reindex needs a writable store folder"
+        )
+    return manifest
+
+
+class _Publisher:
+    """Server mode's writes: each batch stamped with the next generation, then published."""
+
+    def __init__(self, server: ServerIndex, owner: str, generation: int) -> None:
+        self.server = server
+        self.owner = owner
+        self.generation = generation
+
+    def upsert(self, items: Sequence[Embedded]) -> None:
+        if not items:
+            return
+        self.generation += 1
+        self.server.vectors.upsert(items, generation=self.generation)
+        self.server.publish(self.generation, self.owner)
+
+    def delete(self, ids: Sequence[str]) -> None:
+        if not ids:
+            return
+        self.server.vectors.delete(ids)
+        self.generation += 1  # readers see the deletion at their next look
+        self.server.publish(self.generation, self.owner)
+
+
+def _chroma_marker(settings: Settings) -> str:
+    """Embedded mode: which Chroma database file the manifest was last written beside (its
+    inode), so a no-op reindex notices, without importing chromadb, that it was deleted or
+    replaced and checks every id."""
+    try:
+        st = (settings.store_dir / "chroma.sqlite3").stat()
+    except OSError:
+        return "none"
+    return f"{st.st_dev}:{st.st_ino}"
+
+
+def _repair(manifest: Manifest, vectors: Vectors) -> set[str]:
+    """Drop from the manifest the articles whose vectors are missing (so this run embeds
+    them again from their sources); return the ids of Chroma's orphans."""
+    stored = vectors.all_ids()
+    listed = manifest.all_chunk_ids()
+    lost = sorted(manifest.articles_of_chunks(sorted(listed - stored)))
+    if lost:
+        logger.warning("%d articles had lost their vectors: embedding them again", len(lost))
+        manifest.delete_articles(lost)
+    return stored - manifest.all_chunk_ids()
+
+
+def _reindex(
+    settings: Settings,
+    manifest: Manifest,
+    found: list[tuple[Path, Any]],
+    remote_specs: list[RemoteSpec],
+    full: bool,
+    report: Report,
+    progress: Progress,
+    held: list[_Publisher],
+) -> None:
+    publisher: _Publisher | None = None
+    orphans: set[str] = set()
+    repair_next = False
+    if settings.chroma_url:
+        server = ServerIndex(Vectors(settings))
+        owner = lease_owner_id()
+        state = server.acquire(owner)
+        publisher = _Publisher(server, owner, state.generation)
+        held.append(publisher)
+        synced = sync(manifest, server, scan=True)  # the cache as the server has it
+        orphans = synced.unknown  # unpublished, superseded or half-written by a killed run
+        interrupted = bool(orphans)
+    else:
+        marker = _chroma_marker(settings)
+        changed = manifest.counts()[1] > 0 and manifest.get_meta("chroma_file") != marker
+        # dirty: a run was interrupted; repair: `newsbot status` or `check` found a difference
+        flagged = manifest.get_meta("dirty") == "1" or manifest.get_meta("repair") == "1"
+        interrupted = flagged or changed
+        if interrupted or full:
+            orphans = _repair(manifest, Vectors(settings))
+    changes = _Changes(manifest, report, full)
+    forgotten: list[tuple[str, list[str]]] = []
+    max_bytes = int(settings.max_file_mb * 1_000_000)
+
+    for root, files in found:
+        root_id = str(root.resolve())
+        previous = manifest.file_hashes(root_id)
+        report.skipped.extend(files.skipped)
+        items = _file_items(files.files, max_bytes)
+        changes.take(root_id, items, previous, report_duplicates=True)
+        present = {src.key for src in files.files}
+        gone = [k for k in previous if k not in present]
+        if gone:
+            forgotten.append((root_id, gone))
+
+    remotes: list[tuple[Remote, bool]] = []
+    if remote_specs:
+        with RemoteReader(settings, full) as reader:  # imports httpx on first fetch
+            for spec in remote_specs:
+                validators = None  # the ETag / Last-Modified saved by the last clean read
+                if not full and is_url(spec.url):
+                    stored = manifest.get_meta(Remote(spec).meta_key)
+                    validators = json.loads(stored) if stored else None
+                remote = reader.read(spec, validators)
+                report.skipped.extend(remote.skipped)
+                previous = manifest.file_hashes(remote.root)
+                if remote.not_modified:
+                    report.unchanged += sum(len(ids) for _, ids in previous.values())
+                    clean = True
+                else:
+                    taken = changes.take(
+                        remote.root, remote.items, previous, report_duplicates=False
+                    )
+                    clean = taken and not remote.skipped
+                remotes.append((remote, clean))
+
+    removed = sorted(
+        {a for root, _ in found for a in manifest.articles_under(str(root.resolve()))}
+        - changes.seen
+    )
+    work = changes.work
+    needs_sweep = interrupted or full
+    if work or removed or needs_sweep:
+        manifest.set_meta("dirty", "1")
+        vectors: _Sink = publisher or Vectors(settings)
+        if orphans:
+            # Only ids of this index's own collection, never listed by its manifest (or
+            # by any published article, in server mode): another index is another
+            # collection, and its vectors are never looked at.
+            logger.info("removing %d orphan chunks left by an earlier run", len(orphans))
+            vectors.delete(sorted(orphans))
+        if work:
+            _write(settings, manifest, vectors, work, report, progress)
+        if removed:
+            old = manifest.chunk_ids_of(removed)
+            manifest.delete_articles(removed)
+            vectors.delete([c for ids in old.values() for c in ids])
+            report.removed = len(removed)
+        if publisher is None and Vectors(settings).count() != manifest.counts()[1]:
+            # After this run's writes the counts should agree: if not, something else went
+            # wrong (vectors lost meanwhile), and the next run checks every id.
+            manifest.set_meta("repair", "1")
+            repair_next = True
+    for root_id, key, raw_hash, ids in changes.file_updates:
+        manifest.set_file(root_id, key, raw_hash, ids)
+    for root_id, keys in forgotten:
+        manifest.forget_files(root_id, keys)
+    for remote, clean in remotes:
+        # Validators are kept only when every item was read: a 304 must not hide an entry
+        # whose page failed this time.
+        manifest.set_meta(remote.meta_key, json.dumps(remote.validators) if clean else "")
+    if manifest.get_meta("centroids_pending") == "1":
+        _fill_centroids(manifest, Vectors(settings))
+    if work or removed or needs_sweep:
+        manifest.recluster()
+    if publisher is not None:
+        manifest.set_meta(SEEN, str(publisher.generation))
+    elif work or removed or needs_sweep or manifest.get_meta("chroma_file") is None:
+        manifest.set_meta("chroma_file", _chroma_marker(settings))
+    if not repair_next:
+        manifest.set_meta("repair", "0")
+    manifest.set_meta("dirty", "0")
+    manifest.set_meta("last_reindex", str(time.time()))
+
+
+class _Sink(Protocol):
+    """Where a batch's vectors go: Chroma (embedded), or the server through a _Publisher."""
+
+    def upsert(self, items: Sequence[Embedded]) -> None: ...
+
+    def delete(self, ids: Sequence[str]) -> None: ...
 
 
 def _fill_centroids(manifest: Manifest, vectors: Vectors) -> None:
@@ -319,7 +442,7 @@ def _fill_centroids(manifest: Manifest, vectors: Vectors) -> None:
 def _write(
     settings: Settings,
     manifest: Manifest,
-    vectors: Vectors,
+    vectors: _Sink,
     work: list[_Work],
     report: Report,
     progress: Progress,
@@ -352,7 +475,7 @@ def _write(
 
 def _flush(
     manifest: Manifest,
-    vectors: Vectors,
+    vectors: _Sink,
     embedder: Embedder,
     batch: list[tuple[_Work, list[Chunk]]],
     report: Report,
@@ -411,7 +534,7 @@ def ensure_index(
     there is nothing to build from (``EmptyIndexError``, with the report, when every file was
     skipped).
     """
-    manifest = open_manifest(settings)
+    manifest = open_index(settings)
     if manifest is not None:
         try:
             if manifest.counts()[0] > 0:

@@ -10,21 +10,40 @@ import.
 
 from __future__ import annotations
 
+import atexit
+import base64
 import contextlib
+import errno
+import json
 import logging
 import os
+import random
 import secrets
+import shutil
+import socket
+import tempfile
 import threading
+import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
 
-from index.chunking import Embedded
+from index import dedupe
+from index.articles import Article
+from index.chunking import Chunk, Embedded
 from index.dates import published_epoch
-from index.errors import ConfigError, StoreUnavailable
+from index.errors import (
+    ConfigError,
+    DiskFull,
+    IndexBusy,
+    NewsbotError,
+    StoreReadOnly,
+    StoreUnavailable,
+)
 from index.filters import source_key
 from index.settings import Settings
 
@@ -60,6 +79,8 @@ class _EmbeddedChroma:
         self._client: Any = None
         self._seen: bytes | None = None
         self._fd: int | None = None
+        self.read_only = False
+        self._copy: Path | None = None
 
     @contextlib.contextmanager
     def use(self, write: bool) -> Iterator[Any]:
@@ -73,6 +94,11 @@ class _EmbeddedChroma:
                 if self._client is None or token != self._seen:
                     self._reopen()
                     self._seen = token
+                if write and self.read_only:
+                    raise StoreReadOnly(
+                        f"the store folder {self.path} cannot be written; questions are still "
+                        "answered from it, but a reindex needs a writable store folder"
+                    )
                 if write:
                     token = secrets.token_hex(TOKEN_BYTES // 2).encode()
                     os.pwrite(fd, token, 0)
@@ -90,9 +116,29 @@ class _EmbeddedChroma:
 
     def _lock_fd(self) -> int:
         if self._fd is None:
-            self.path.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                self.path.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                    raise
+                # A read-only store folder: nobody can write it, so a shared lock on the
+                # file as it is (or none, when it is missing) is enough to read.
+                self.read_only = True
+                lock = self.path / LOCK_FILE
+                self._fd = os.open(lock if lock.exists() else self.path, os.O_RDONLY)
         return self._fd
+
+    def _readable_copy(self) -> Path:
+        """Chroma cannot open a folder it cannot write (chromadb 1.5.9), so a read-only
+        store is copied once per process to a temporary folder and read from there."""
+        if self._copy is None:
+            self._copy = Path(tempfile.mkdtemp(prefix="newsbot-readonly-"))
+            skip = shutil.ignore_patterns(LOCK_FILE, "newsbot-*")  # newsbot's own files
+            shutil.copytree(self.path, self._copy, dirs_exist_ok=True, ignore=skip)
+            atexit.register(shutil.rmtree, self._copy, True)
+            logger.info("%s is read-only: answering from a copy in %s", self.path, self._copy)
+        return self._copy
 
     def _reopen(self) -> None:
         import chromadb
@@ -105,7 +151,7 @@ class _EmbeddedChroma:
             self._client = None
         # Chroma shares one System per folder in a process; a new client must not get the old
         # one back from that cache (it would be as stale as before).
-        key = str(self.path)
+        key = str(self._readable_copy() if self.read_only else self.path)
         getattr(SharedSystemClient, "_identifier_to_system", {}).pop(key, None)
         getattr(SharedSystemClient, "_identifier_to_refcount", {}).pop(key, None)
         self._client = chromadb.PersistentClient(
@@ -143,6 +189,7 @@ class Vectors:
         self.settings = settings
         self._collection: Any = None
         self._generation = 0
+        self._http: Any = None  # the server's client: making one costs ~1 s (chromadb 1.5.9)
 
     @property
     def where(self) -> str:
@@ -162,13 +209,16 @@ class Vectors:
         if not parsed.hostname:
             raise ConfigError(f"NEWSBOT_CHROMA_URL is not a URL: {url!r}")
         port = parsed.port or (443 if parsed.scheme == "https" else 8000)
+        if self._http is not None:
+            return self._http
         try:
-            return chromadb.HttpClient(
+            self._http = chromadb.HttpClient(
                 host=parsed.hostname,
                 port=port,
                 ssl=parsed.scheme == "https",
                 settings=ChromaSettings(anonymized_telemetry=False),
             )
+            return self._http
         except Exception as exc:
             raise StoreUnavailable(
                 f"the index is unavailable: cannot reach the Chroma server at {url} "
@@ -198,12 +248,19 @@ class Vectors:
                     self._collection = self._open(client)
                     self._generation = embedded.generation
                 yield self._collection
-        except (ConfigError, StoreUnavailable):
+        except NewsbotError:
             raise
         except Exception as exc:
             self._collection = None  # connect afresh next time (a restarted server, a new id)
+            self._http = None
             if embedded is not None:
                 embedded.forget()
+            text = str(exc).lower()
+            if "disk is full" in text or "no space left" in text:
+                raise DiskFull(
+                    f"the disk holding the vectors at {self.where} is full: nothing of this "
+                    "write was kept and the previous index still answers; free some space"
+                ) from exc
             raise StoreUnavailable(
                 f"the index is unavailable ({type(exc).__name__} at {self.where}); "
                 "try again shortly"
@@ -214,10 +271,13 @@ class Vectors:
         with self._use() as col:
             return col
 
-    def upsert(self, items: Sequence[Embedded]) -> None:
+    def upsert(self, items: Sequence[Embedded], generation: int | None = None) -> None:
+        """Write the chunks' vectors; with ``generation`` (server mode) each record also
+        carries everything a cache needs (see ``ServerIndex``), stamped with that generation."""
         ids: list[str] = []
         vecs: list[np.ndarray] = []
         metas: list[dict[str, Any]] = []
+        docs: list[str] = []
         for item in items:
             meta: dict[str, Any] = dict(item.article.metadata())
             # Numbers and normalised keys for Chroma `where` filters (see index/filters.py).
@@ -226,13 +286,34 @@ class Vectors:
                 meta["published_epoch"] = epoch
             if item.article.source:
                 meta["source_key"] = source_key(item.article.source)
-            for chunk, vec in zip(item.chunks, item.vectors, strict=True):
+            if generation is not None:
+                meta.update(
+                    content_hash=item.article.content_hash,
+                    root=item.root,
+                    file_key=item.file_key,
+                    n_chunks=len(item.chunks),
+                    gen=generation,
+                )
+            for n, (chunk, vec) in enumerate(zip(item.chunks, item.vectors, strict=True)):
                 ids.append(chunk.id)
                 vecs.append(vec)
                 # "words": retrieval draws candidates among substantial chunks too, so that
                 # thousands of one-line articles cannot fill every place (bot/retrieve.py).
                 words = len(chunk.text.split())
-                metas.append({**meta, "ordinal": chunk.ordinal, "words": words})
+                extra: dict[str, Any] = {"ordinal": chunk.ordinal, "words": words}
+                if generation is not None:
+                    svecs = np.ascontiguousarray(item.sentence_vectors[n], dtype=np.float32)
+                    extra.update(
+                        start=chunk.start,
+                        end=chunk.end,
+                        sentences=json.dumps(chunk.sentences),
+                        sent_vecs=base64.b64encode(svecs.tobytes()).decode("ascii"),
+                    )
+                    if n == 0:
+                        sig = dedupe.sketch(item.article.text)
+                        extra["sketch"] = base64.b64encode(sig.tobytes()).decode("ascii")
+                metas.append({**meta, **extra})
+                docs.append(chunk.text)
         step = 4000  # below Chroma's max batch (5,461 here)
         for i in range(0, len(ids), step):
             with self._use(write=True) as col:
@@ -240,6 +321,7 @@ class Vectors:
                     ids=ids[i : i + step],
                     embeddings=np.vstack(vecs[i : i + step]),
                     metadatas=metas[i : i + step],
+                    documents=docs[i : i + step] if generation is not None else None,
                 )
 
     def delete(self, ids: Sequence[str]) -> None:
@@ -257,6 +339,22 @@ class Vectors:
                 return out
             out.update(got["ids"])
             offset += len(got["ids"])
+
+    def sample_ids(self, n: int) -> list[str]:
+        """Up to ``n`` ids from a random place in the collection."""
+        total = self.count()
+        if not total:
+            return []
+        with self._use() as col:
+            got = col.get(include=[], limit=n, offset=random.randrange(max(total - n, 0) + 1))
+        return list(got["ids"])
+
+    def existing(self, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` that Chroma holds."""
+        if not ids:
+            return set()
+        with self._use() as col:
+            return set(col.get(ids=list(ids), include=[])["ids"])
 
     def count(self) -> int:
         with self._use() as col:
@@ -285,3 +383,204 @@ class Vectors:
             return {}
         vecs = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(found), -1)
         return dict(zip(found, vecs, strict=True))
+
+
+# --- server mode: the server is the index ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredArticle(Article):
+    """An article read back from the server: its text is not there, its content hash is."""
+
+    stored_hash: str = ""
+
+    @property
+    def content_hash(self) -> str:
+        return self.stored_hash
+
+
+@dataclass(frozen=True)
+class ServerVersion:
+    """One complete version of an article on the server (every chunk present)."""
+
+    generation: int
+    item: Embedded
+    sketch: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class IndexState:
+    """The collection's identity and its metadata: the published generation and the lease."""
+
+    collection_id: str
+    generation: int
+    lease_owner: str | None
+    lease_until: float
+
+
+def lease_owner_id() -> str:
+    """Who holds a lease: host, process and a token unique to this run."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+class ServerIndex:
+    """Server mode's view of the collection as the index itself.
+
+    Every chunk record carries its text (the document), its sentence spans and vectors, its
+    article's metadata and content hash, and the generation it was written in. The collection's
+    metadata holds the last *published* generation: a reindex upserts a batch stamped with
+    ``published + 1``, then publishes it, then deletes what the batch superseded. Readers copy
+    records of generations they have not seen into their local cache; records of an
+    unpublished generation (a reindex killed before publishing) are never read, and the next
+    reindex sweeps them. Two reindexes of one index are kept apart by a lease in the same
+    metadata (``acquire``): the second is refused.
+    """
+
+    def __init__(self, vectors: Vectors) -> None:
+        self.vectors = vectors
+        self.settings = vectors.settings
+
+    def state(self) -> IndexState:
+        """The collection's metadata as the server has it now (one request)."""
+        with self.vectors._use() as col:
+            fresh = self.vectors.client().get_collection(col.name)
+        meta = fresh.metadata or {}
+        return IndexState(
+            collection_id=str(fresh.id),
+            generation=int(meta.get("generation", 0)),
+            lease_owner=meta.get("lease_owner") or None,
+            lease_until=float(meta.get("lease_until", 0.0)),
+        )
+
+    def _set(self, generation: int, owner: str | None, until: float) -> None:
+        meta: dict[str, Any] = {
+            "embed_model": self.settings.embed_model,
+            "generation": generation,
+            "lease_owner": owner or "",
+            "lease_until": until,
+        }
+        with self.vectors._use(write=True) as col:
+            col.modify(metadata=meta)  # replaces the whole metadata (chromadb 1.5.9)
+
+    def acquire(self, owner: str, settle: float = 0.5) -> IndexState:
+        """Take the index's lease or raise ``IndexBusy``. Chroma has no compare-and-set, so the
+        lease is written, then read back after ``settle`` seconds: of two runs racing, both
+        read the last writer's name and only it goes on."""
+        state = self.state()
+        now = time.time()
+        held = state.lease_owner and state.lease_owner != owner and state.lease_until > now
+        if held and not _died_here(state.lease_owner or ""):
+            raise IndexBusy(_busy_message(self.settings.index_name, state, now))
+        self._set(state.generation, owner, now + self.settings.lease_seconds)
+        time.sleep(settle)
+        after = self.state()
+        if after.lease_owner != owner:
+            raise IndexBusy(_busy_message(self.settings.index_name, after, time.time()))
+        return after
+
+    def publish(self, generation: int, owner: str) -> None:
+        """Make ``generation`` visible to readers and renew the lease; refuses (``IndexBusy``)
+        when another run took the lease meanwhile (this one stalled past its lease)."""
+        state = self.state()
+        if state.lease_owner and state.lease_owner != owner:
+            raise IndexBusy(_busy_message(self.settings.index_name, state, time.time()))
+        until = time.time() + self.settings.lease_seconds
+        self._set(max(generation, state.generation), owner, until)
+
+    def release(self, owner: str) -> None:
+        state = self.state()
+        if state.lease_owner == owner:
+            self._set(state.generation, None, 0.0)
+
+    def versions(self, after: int, upto: int) -> list[ServerVersion]:
+        """Complete article versions written in generations ``after < gen <= upto``; per
+        article, the newest (a version missing a chunk is left out)."""
+        where = {"$and": [{"gen": {"$gt": after}}, {"gen": {"$lte": upto}}]}
+        rows: list[tuple[str, str, dict[str, Any], np.ndarray]] = []
+        offset = 0
+        while True:
+            with self.vectors._use() as col:
+                got = col.get(
+                    where=where,
+                    include=["documents", "metadatas", "embeddings"],
+                    limit=2000,
+                    offset=offset,
+                )
+            if not got["ids"]:
+                break
+            embs = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1)
+            rows.extend(zip(got["ids"], got["documents"], got["metadatas"], embs, strict=True))
+            offset += len(got["ids"])
+        groups: dict[tuple[str, str], list[tuple[str, str, dict[str, Any], np.ndarray]]] = {}
+        for row in rows:
+            meta = row[2]
+            if "content_hash" not in meta:  # written before the server was the index
+                continue
+            groups.setdefault((meta["article_id"], meta["content_hash"]), []).append(row)
+        newest: dict[str, ServerVersion] = {}
+        for (article_id, _), parts in groups.items():
+            parts.sort(key=lambda r: int(r[2]["ordinal"]))
+            meta0 = parts[0][2]
+            if [int(r[2]["ordinal"]) for r in parts] != list(range(int(meta0["n_chunks"]))):
+                continue
+            version = _version(parts)
+            if article_id not in newest or version.generation > newest[article_id].generation:
+                newest[article_id] = version
+        return list(newest.values())
+
+
+def _version(parts: list[tuple[str, str, dict[str, Any], np.ndarray]]) -> ServerVersion:
+    meta0 = parts[0][2]
+    article = StoredArticle(
+        id=meta0["article_id"], text="", title=meta0.get("title"), source=meta0.get("source"),
+        url=meta0.get("url"), published=meta0.get("published"), language=meta0.get("language"),
+        path=meta0.get("path"), stored_hash=meta0["content_hash"],
+    )  # fmt: skip
+    chunks: list[Chunk] = []
+    sent_vecs: list[np.ndarray] = []
+    dim = parts[0][3].shape[0]
+    for cid, doc, meta, _ in parts:
+        spans = tuple((int(a), int(b)) for a, b in json.loads(meta["sentences"]))
+        chunks.append(
+            Chunk(cid, article.id, int(meta["ordinal"]), doc or "", int(meta["start"]),
+                  int(meta["end"]), spans)
+        )  # fmt: skip
+        raw = np.frombuffer(base64.b64decode(meta["sent_vecs"]), dtype=np.float32)
+        sent_vecs.append(raw.reshape(len(spans), dim) if spans else np.zeros((0, dim), np.float32))
+    sketch = meta0.get("sketch")
+    return ServerVersion(
+        generation=max(int(r[2]["gen"]) for r in parts),
+        item=Embedded(
+            article=article,
+            root=meta0.get("root", ""),
+            file_key=meta0.get("file_key", ""),
+            chunks=chunks,
+            vectors=np.vstack([r[3] for r in parts]),
+            sentence_vectors=sent_vecs,
+        ),
+        sketch=np.frombuffer(base64.b64decode(sketch), dtype=np.uint64) if sketch else None,
+    )
+
+
+def _died_here(owner: str) -> bool:
+    """Whether a lease's owner was a process of this machine that is gone (killed): its lease
+    need not be waited out."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _busy_message(name: str, state: IndexState, now: float) -> str:
+    left = max(0, round(state.lease_until - now))
+    return (
+        f"another reindex of index {name!r} is running ({state.lease_owner}); "
+        f"try again when it ends (its lease lapses in {left} s if it died)"
+    )

@@ -20,11 +20,13 @@ from pathlib import Path
 import pytest
 from fake_web import rss
 
-from index.errors import NewsbotError, SourceError
+from bot.cli import main as cli_main
+from index.errors import DiskFull, NewsbotError, SourceError, StoreReadOnly
 from index.manifest import Manifest
 from index.reindex import WRITE_BATCH_CHUNKS, EmptyIndexError, Report, ensure_index, reindex
 from index.settings import Settings
 from index.sources import RemoteSpec
+from index.status import check_index, index_status
 from index.store import Vectors
 
 TOWNS = ["Amber", "Birch", "Cedar", "Delta", "Elm", "Fern", "Grove", "Heath"]
@@ -299,7 +301,6 @@ INPUTS: dict[str, tuple[bytes, str | None]] = {
     "binary.txt": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file"),
     "broken.html": (b"<div><p>unclosed <b>bold", "no article text found in the HTML"),
     "broken.json": (b'[{"text": "cut off', "malformed JSON"),
-    "broken-front.md": (b"---\ntitle: [oops\n---\nBody.", "malformed front matter"),
     "big.txt": (news(5).encode() * 100, "larger than the"),
 }
 
@@ -312,6 +313,7 @@ def bad_corpus(settings, write_files):
     (root / "bad.txt").symlink_to("/proc/self/mem")  # a real read error (EIO), even for root
     (root / "sub").mkdir()
     (root / "sub" / "loop").symlink_to("..")  # a folder link to its own parent
+    # followed, so that /proc/self/mem is read (and fails) rather than refused as a way out
     return settings.model_copy(update={"max_file_mb": 0.005, "follow_symlinks": True})
 
 
@@ -356,7 +358,6 @@ def test_every_bad_input_is_skipped_with_its_reason(bad_corpus, caplog, index_id
 BREAKAGES = {
     "malformed-json": ("list.json", json.dumps([{"text": news(0)}]), '[{"text": "cut'),
     "every-jsonl-line-bad": ("feed.jsonl", json.dumps({"text": news(0)}), '{"text": \n{oops\n'),
-    "malformed-front-matter": ("a.md", f"---\ntitle: T\n---\n{news(0)}", "---\ntitle: [\n---\nx"),
     "now-binary": ("a.txt", news(0), b"\x00\x01\x02 not text"),
     "now-empty": ("a.txt", news(0), ""),
     "now-unreadable": ("a.txt", news(0), None),  # becomes a link to /proc/self/mem
@@ -524,3 +525,158 @@ def test_killed_reindex_leaves_the_previous_index_answering(
         assert manifest.get_meta("dirty") == "0"
     finally:
         manifest.close()
+
+
+# --- integrity and storage faults --------------------------------------------------------------
+
+
+def fresh_process_view(settings: Settings) -> None:
+    """Forget this process's embedded Chroma client, as a new process would not have it."""
+    from index import store
+
+    store._EMBEDDED.pop(settings.store_dir.expanduser().resolve(), None)
+
+
+def test_lost_vectors_are_reported_checked_and_repaired(settings, write_files, index_ids):
+    write_files(settings.articles_dir, {f"{i}.txt": news(i) for i in range(3)})
+    reindex(settings)
+    for path in settings.store_dir.iterdir():  # Chroma's files deleted, the manifest kept
+        if path.name != settings.manifest_path.name and not path.name.startswith("newsbot-"):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    fresh_process_view(settings)
+
+    info = index_status(settings)
+    assert (info["chunks"], info["vectors"]) == (3, 0)
+    assert len(info["problems"]) == 1 and "no vector in Chroma" in info["problems"][0]
+    found, problems = check_index(settings)
+    assert len(found.missing) == 3 and problems
+    assert cli_main(["check", "--store-dir", str(settings.store_dir)]) == 1
+
+    report = reindex(settings)  # a normal run, not --full
+    assert (report.added, report.chunks) == (3, 3)
+    listed, stored = index_ids(settings)
+    assert listed == stored and len(stored) == 3
+    assert index_status(settings)["problems"] == []
+    assert cli_main(["check", "--store-dir", str(settings.store_dir)]) == 0
+
+
+def test_orphan_vectors_are_reported_and_swept_by_a_normal_reindex(settings, write_files):
+    write_files(settings.articles_dir, {f"{i}.txt": news(i) for i in range(2)})
+    reindex(settings)
+    vectors = Vectors(settings)
+    stray = vectors.embeddings(sorted(vectors.all_ids()))
+    col = vectors.collection()
+    col.upsert(ids=["stray:0"], embeddings=[next(iter(stray.values()))], metadatas=[{"x": 1}])
+    found, problems = check_index(settings)
+    assert found.orphans == ["stray:0"] and "not part of the index" in problems[0]
+    assert reindex(settings).chunks == 0  # nothing to embed, but the check asked for a repair
+    assert check_index(settings)[1] == []
+    assert "stray:0" not in Vectors(settings).all_ids()
+
+
+def test_a_damaged_manifest_is_reported_moved_aside_and_rebuilt(
+    settings, write_files, index_ids, capsys
+):
+    write_files(settings.articles_dir, {f"{i}.txt": news(i) for i in range(2)})
+    reindex(settings)
+    settings.manifest_path.write_bytes(b"\0garbage, not SQLite\0" * 200)
+
+    code = cli_main(["status", "--store-dir", str(settings.store_dir)])
+    out = capsys.readouterr().out
+    problem = [line for line in out.splitlines() if line.startswith("problem:")]
+    assert code == 0 and len(problem) == 1 and "damaged" in problem[0] and "moved aside" in out
+    aside = [p for p in settings.store_dir.iterdir() if ".damaged-" in p.name]
+    assert aside and not settings.manifest_path.exists()
+
+    report = reindex(settings)  # rebuilt from the sources; the same chunk ids, no duplicates
+    assert report.added == 2
+    listed, stored = index_ids(settings)
+    assert listed == stored and len(stored) == 2
+
+
+def test_a_full_disk_says_so_and_the_previous_index_answers(
+    settings, write_files, index_ids, monkeypatch
+):
+    write_files(settings.articles_dir, {f"{i}.txt": news(i) for i in range(2)})
+    reindex(settings)
+    before = index_ids(settings)
+
+    connect = sqlite3.connect
+
+    def small_disk(*args, **kwargs):  # SQLite's own "database or disk is full" (SQLITE_FULL)
+        db = connect(*args, **kwargs)
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        db.execute(f"PRAGMA max_page_count = {pages + 1}")
+        return db
+
+    monkeypatch.setattr("index.manifest.sqlite3.connect", small_disk)
+    write_files(settings.articles_dir, {f"big{i}.txt": news(i + 10) * 30 for i in range(6)})
+    with pytest.raises(DiskFull) as err:
+        reindex(settings)
+    assert "full" in err.value.user_message and "\n" not in err.value.user_message
+    assert err.value.__cause__ is None or "rollback" not in str(err.value.__cause__)
+    monkeypatch.undo()
+
+    manifest = Manifest(settings.manifest_path, create=False)
+    try:
+        assert manifest.counts() == (2, 2)  # the previous index, whole
+        assert manifest.chunks(sorted(before[0])).keys() == before[0]
+    finally:
+        manifest.close()
+    report = reindex(settings)  # space again: the next run finishes the job
+    assert report.added == 6
+    listed, stored = index_ids(settings)
+    assert listed == stored
+
+
+@pytest.fixture
+def read_only(tmp_path: Path):
+    """``read_only(folder)``: the folder becomes unwritable (a read-only bind mount as root,
+    whom permissions do not stop; chmod otherwise); undone at the end."""
+    undo: list[list[str]] = []
+    chmods: list[Path] = []
+
+    def make(folder: Path) -> Path:
+        if os.geteuid() != 0:
+            for p in [folder, *folder.rglob("*")]:
+                p.chmod(p.stat().st_mode & ~0o222)
+                chmods.append(p)
+            return folder
+        view = tmp_path / f"ro-{folder.name}"
+        view.mkdir()
+        for cmd in (["mount", "--bind", str(folder), str(view)],
+                    ["mount", "-o", "remount,ro,bind", str(view)]):  # fmt: skip
+            done = subprocess.run(cmd, capture_output=True)
+            if done.returncode != 0:
+                pytest.skip(f"cannot make a read-only mount here: {done.stderr.decode()}")
+            if cmd[1] == "--bind":
+                undo.append(["umount", str(view)])
+        return view
+
+    yield make
+    for cmd in undo:
+        # this process may still hold the lock file open there (its Chroma client): detach
+        subprocess.run([*cmd[:1], "-l", *cmd[1:]], check=False)
+    for p in chmods:
+        p.chmod(p.stat().st_mode | 0o200)
+
+
+def test_a_read_only_store_still_answers(settings, write_files, embedder, read_only):
+    from bot.answer import Answerer
+    from bot.retrieve import Retriever
+
+    write_files(settings.articles_dir, {f"{i}.txt": news(i) for i in range(3)})
+    reindex(settings)
+    frozen = settings.model_copy(update={"store_dir": read_only(settings.store_dir)})
+    fresh_process_view(frozen)
+
+    answer = Answerer(frozen, Retriever(frozen, embedder=embedder)).answer(
+        f"What did the town of {TOWNS[1]}1 open?"
+    )
+    assert not answer.refused and f"{TOWNS[1]}1" in answer.citations[0].quote
+    info = index_status(frozen)
+    assert (info["chunks"], info["vectors"], info["problems"]) == (3, 3, [])
+    write_files(settings.articles_dir, {"new.txt": news(7)})
+    with pytest.raises(StoreReadOnly) as err:
+        reindex(frozen)
+    assert "cannot be written" in err.value.user_message

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from bot.answer import Answerer
+from bot.retrieve import Retriever
 from index.articles import Article
+from index.cache import open_index, sync
 from index.chunking import Chunk, Embedded
-from index.errors import ConfigError, StoreUnavailable
+from index.errors import ConfigError, IndexBusy, StoreUnavailable
 from index.manifest import Manifest, open_manifest
 from index.reindex import reindex
 from index.settings import Settings
 from index.status import index_status
-from index.store import Vectors
+from index.store import ServerIndex, Vectors
 
 DECEMBER = "أوائل كانون الأول/ديسمبر"
 QUESTION = "When is the US-Israel meeting?"
@@ -254,9 +261,10 @@ def test_open_manifest_without_an_index(settings):
 def test_index_status(sample_settings, settings):
     info = index_status(sample_settings)
     assert set(info) == {
-        "mode", "location", "collection", "embed_model", "articles", "chunks", "last_reindex",
-        "newest_article", "vectors", "store_reachable", "settings",
+        "mode", "location", "index", "collection", "embed_model", "articles", "chunks",
+        "last_reindex", "newest_article", "vectors", "store_reachable", "settings", "problems",
     }  # fmt: skip
+    assert info["problems"] == [] and info["index"] == "default"
     assert (info["mode"], info["location"]) == ("embedded", str(sample_settings.store_dir))
     assert (info["articles"], info["chunks"], info["vectors"]) == (1, 4, 4)
     assert info["store_reachable"] and info["last_reindex"].endswith("+00:00")
@@ -320,6 +328,57 @@ def test_server_full_reindex_leaves_no_duplicates(server_settings, write_files, 
     assert (report.updated, report.added, report.chunks) == (3, 0, 3)
     assert index_ids(server_settings) == before
     assert Vectors(server_settings).count() == 3
+
+
+def test_server_mode_keeps_the_whole_index_on_the_server(server_settings, embedder):
+    """Chunk texts, sentence vectors and hashes live in Chroma: a bot with an empty folder
+    answers, citing the sample article, and sees a later reindex by another process."""
+    shutil.copytree(SAMPLE_DIR, server_settings.articles_dir)
+    reindex(server_settings)
+    elsewhere = server_settings.model_copy(
+        update={
+            "store_dir": server_settings.store_dir.parent / "elsewhere",
+            "cache_check_seconds": 0.0,
+        }
+    )
+    assert not elsewhere.store_dir.exists()
+    answerer = Answerer(elsewhere, Retriever(elsewhere, embedder=embedder))
+    answer = answerer.answer(QUESTION)
+    assert not answer.refused and DECEMBER in answer.citations[0].quote
+    assert answer.citations[0].article_id == "df79775a9f276dd4" or answer.citations[0].path
+    manifest = answerer.retriever.manifest
+    assert manifest.counts() == (1, 4)
+    assert_same_centroids(manifest.centroids(), brute_force_centroids(manifest, Vectors(elsewhere)))
+
+    # another process (the first folder) indexes a new article: the bot sees it at its next look
+    (server_settings.articles_dir / "harbour.txt").write_text(
+        "The harbour of Tyre reopened to fishing boats on Tuesday after a month.", "utf-8"
+    )
+    assert reindex(server_settings).added == 1
+    found = answerer.answer("When did the harbour of Tyre reopen?")
+    assert not found.refused and "Tyre" in found.citations[0].quote
+    assert manifest.counts() == (2, 5)
+
+    # a damaged local cache is moved aside and filled again from the server
+    manifest.close()
+    elsewhere.manifest_path.write_bytes(b"this is not SQLite " * 100)
+    again = open_index(elsewhere)
+    assert again is not None and again.counts() == (2, 5)
+    again.close()
+    assert any(".damaged-" in p.name for p in elsewhere.store_dir.iterdir())
+
+
+def test_a_second_reindex_of_one_index_is_refused(server_settings, write_files):
+    write_files(server_settings.articles_dir, {"a.txt": "The museum reopened on Sunday."})
+    reindex(server_settings)
+    server = ServerIndex(Vectors(server_settings))
+    server.acquire("someone-else:1:abcd", settle=0.0)  # a reindex elsewhere holds the lease
+    write_files(server_settings.articles_dir, {"b.txt": "The zoo closed on Monday."})
+    with pytest.raises(IndexBusy) as err:
+        reindex(server_settings)
+    assert "someone-else" in err.value.user_message and "\n" not in err.value.user_message
+    server.release("someone-else:1:abcd")
+    assert reindex(server_settings).added == 1
 
 
 @pytest.fixture
@@ -414,3 +473,119 @@ class socket_on_a_closed_port:
 
     def __exit__(self, *exc: object) -> None:
         self.sock.close()
+
+
+# --- a server killed and restarted under a killed reindex -------------------------------------
+
+SERVER_CHILD = """
+import os, signal, sys
+import index.reindex, index.store
+from index.reindex import reindex
+from index.settings import Settings
+
+upsert = index.store.Vectors.upsert
+
+def dying_upsert(self, items, generation=None):
+    upsert(self, items, generation)
+    if generation is not None and generation > int(sys.argv[1]):
+        os.kill(os.getpid(), signal.SIGKILL)  # written, not yet published: the worst moment
+
+index.store.Vectors.upsert = dying_upsert
+index.reindex.WRITE_BATCH_CHUNKS = 2
+reindex(Settings())
+"""
+
+
+class OwnServer:
+    """A ``chroma run`` of this test alone, so that it can be killed and started again."""
+
+    def __init__(self, data: Path, log: Path) -> None:
+        from conftest import _free_port
+
+        self.data, self.log, self.port = data, log, _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        from conftest import _wait_until_ready
+
+        chroma = Path(sys.executable).parent / "chroma"
+        cmd = [str(chroma), "run", "--path", str(self.data), "--host", "127.0.0.1",
+               "--port", str(self.port)]  # fmt: skip
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=out, stdin=subprocess.DEVNULL)
+        _wait_until_ready(self.proc, self.url, self.log, timeout=60)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[OwnServer]:
+    server = OwnServer(tmp_path / "chroma", tmp_path / "chroma.log")
+    server.start()
+    yield server
+    server.kill()
+
+
+def server_view(settings: Settings, folder: Path) -> tuple[dict[str, list[str]], int]:
+    """The index as a bot with an empty folder sees it, and how many server records are not
+    part of it (left by a killed run)."""
+    cache = Manifest(folder / "cache.sqlite3")
+    try:
+        synced = sync(cache, ServerIndex(Vectors(settings)), scan=True)
+        listed = cache.chunk_ids_of(sorted(cache.article_hashes()))
+        return {a: sorted(ids) for a, ids in listed.items()}, len(synced.unknown)
+    finally:
+        cache.close()
+
+
+def test_a_killed_reindex_and_a_restarted_server_lose_nothing(own_server, tmp_path, write_files):
+    keep, main_ = (
+        Settings(store_dir=tmp_path / f"{n}-store", articles_dir=tmp_path / f"{n}-articles",
+                 chroma_url=own_server.url, index_name=n)
+        for n in ("keep", "main")
+    )  # fmt: skip
+    town = "The town of {0} opened a new library on Monday; the mayor of {0} paid for it."
+    write_files(keep.articles_dir, {f"k{i}.txt": town.format(f"Keep{i}") for i in range(3)})
+    write_files(main_.articles_dir, {f"m{i}.txt": town.format(f"Old{i}") for i in range(2)})
+    reindex(keep)
+    reindex(main_)
+    keep_before, _ = server_view(keep, tmp_path / "v0")
+    main_before, _ = server_view(main_, tmp_path / "v1")
+
+    # many new articles, batches of 2 chunks: the child dies after its second batch's upsert
+    write_files(main_.articles_dir, {f"n{i}.txt": town.format(f"New{i}") for i in range(8)})
+    published = ServerIndex(Vectors(main_)).state().generation
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    env |= {
+        "NEWSBOT_STORE_DIR": str(main_.store_dir),
+        "NEWSBOT_ARTICLES_DIR": str(main_.articles_dir),
+        "NEWSBOT_CHROMA_URL": own_server.url,
+        "NEWSBOT_INDEX_NAME": "main",
+        "NEWSBOT_SOURCES_FILE": str(tmp_path / "none.toml"),
+    }
+    child = subprocess.run(
+        [sys.executable, "-c", SERVER_CHILD, str(published + 1)],
+        env=env, cwd=tmp_path, capture_output=True, timeout=300,
+    )  # fmt: skip
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    own_server.kill()  # and the server dies too, then comes back on its data
+    own_server.start()
+
+    # nothing lost: the other index whole, this one its old articles plus the published batch
+    assert server_view(keep, tmp_path / "v2")[0] == keep_before
+    during, leftovers = server_view(main_, tmp_path / "v3")
+    assert leftovers >= 2  # the unpublished batch, never shown
+    assert all(during[a] == ids for a, ids in main_before.items())
+    assert len(during) == len(main_before) + 2  # the published batch: 2 one-chunk articles
+
+    report = reindex(main_)  # the dead child's lease is taken over (its pid is gone)
+    assert report.added == 6 and report.unchanged == 4
+    after, leftovers = server_view(main_, tmp_path / "v4")
+    assert leftovers == 0 and len(after) == 10 and all(len(ids) == 1 for ids in after.values())
+    assert Vectors(main_).count() == 10
+    assert server_view(keep, tmp_path / "v5")[0] == keep_before
+    assert ServerIndex(Vectors(main_)).state().lease_owner is None
