@@ -8,6 +8,8 @@ the CLI, Telegram) say them in the reader's language through ``say`` and ``local
 
 from __future__ import annotations
 
+import re
+
 from bot.citations import NEED_QUESTION, REFUSAL
 from index.text import script_of
 
@@ -137,6 +139,27 @@ def user_language(language_code: str | None, text: str | None = None) -> str:
     if script != "other":
         return "ar" if script == "arabic" else "en"
     return "ar" if (language_code or "").lower().startswith("ar") else "en"
+
+
+_FILTER_WORDS_AR = (
+    (re.compile(r"\bof (?=\d{4}-)"), "بتاريخ "),
+    (re.compile(r"(?<=\d) to (?=\d{4}-)"), " إلى "),
+    (re.compile(r"\bsince (?=\d{4}-)"), "منذ "),
+    (re.compile(r"\buntil (?=\d{4}-)"), "حتى "),
+    (re.compile(r"\bfrom (?=\S)"), "من "),
+    (re.compile(r" or "), " أو "),
+    (re.compile(r", "), "، "),
+)
+
+
+def filters_text(description: str, language: str) -> str:
+    """A search filter as ``Filters.describe`` says it ("since 2024-11-01, from AFP"), in
+    ``language``; outlet names and the question's own time words stay as written."""
+    if language != "ar":
+        return description
+    for pattern, word in _FILTER_WORDS_AR:
+        description = pattern.sub(word, description)
+    return description
 
 
 def say(key: str, language: str = "en", **values: object) -> str:

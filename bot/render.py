@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from bot.catalogue import MESSAGES, language_of, localise, say
+from bot.catalogue import MESSAGES, filters_text, language_of, localise, say
 from bot.citations import Answer, Citation
 from bot.short import ShortAnswer, short_answer
 from bot.timeline import newness
@@ -70,7 +70,7 @@ def time_lines(answer: Answer) -> list[str]:
     lines: list[str] = []
     if answer.refused or not answer.citations:
         if answer.filters:
-            lines.append(say("searched_only", lang, filters=answer.filters))
+            lines.append(say("searched_only", lang, filters=filters_text(answer.filters, lang)))
         return lines
     today = dt.date.fromisoformat(answer.today) if answer.today else None
     newest = answer.as_of
@@ -80,7 +80,7 @@ def time_lines(answer: Answer) -> list[str]:
     else:
         lines.append(say("as_of_unknown", lang))
     if answer.filters:
-        lines.append(say("searched_only", lang, filters=answer.filters))
+        lines.append(say("searched_only", lang, filters=filters_text(answer.filters, lang)))
     for c in answer.citations:
         head = f"[{c.n}] " + (
             say("article_of", lang, date=_when(c.published, lang))

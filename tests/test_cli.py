@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from bot.catalogue import filters_text, language_of, say
 from bot.cli import build_parser, load_settings, main
 from index.settings import Settings
 
@@ -227,7 +228,9 @@ def test_time_questions_are_date_filters(news_env, question, said, days):
     assert data["filters"] == said and not data["refused"]
     assert {c["published"][:10] for c in data["citations"]} == days
     plain = run(["ask", question], news_env).stdout
-    assert f"Searched only articles {said}." in plain
+    # the line is in the question's language (bot/catalogue.py)
+    language = language_of(question)
+    assert say("searched_only", language, filters=filters_text(said, language)) in plain
 
 
 def test_a_filter_that_leaves_nothing_names_the_nearest_date(news_env):

@@ -195,3 +195,14 @@ def test_telegram_help_and_status_for_a_reader_of_arabic() -> None:
     assert user_language("ar-SA", "/help") == "ar"
     assert user_language(None, "/start") == "en"
     assert user_language("ar", "/ask When is it?") == "en"
+
+
+def test_search_filters_said_in_arabic() -> None:
+    from bot.catalogue import filters_text
+
+    said = "since 2024-11-01, until 2024-11-30, from Reuters or AFP"
+    assert filters_text(said, "en") == said
+    assert filters_text(said, "ar") == "منذ 2024-11-01، حتى 2024-11-30، من Reuters أو AFP"
+    assert filters_text("of 2024-09-03 (أمس)", "ar") == "بتاريخ 2024-09-03 (أمس)"
+    answer = Answer("ماذا حدث أمس؟", REFUSAL, True, "extractive", filters="of 2024-09-03 (أمس)")
+    assert render.time_lines(answer) == ["بحثت فقط في المقالات بتاريخ 2024-09-03 (أمس)."]
