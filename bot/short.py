@@ -468,6 +468,8 @@ def _how_many(
     if len(found) != 1 or found[0].compound:
         return None
     q = found[0]
+    if _wrong_kind(question, q):
+        return None
     if language == "ar" and not _latin(sentence):
         return " ".join(sentence[q.start : q.end].split())
     if language == "ar":
@@ -475,7 +477,32 @@ def _how_many(
     return _english_quantity(q)
 
 
-_TIME_UNITS = {"days", "weeks", "months", "years", "hours", "minutes"}
+_TIME_UNITS = {"days", "weeks", "months", "years", "hours", "minutes", "seconds"}
+_MONEY_UNITS = {"dollars", "euros", "riyals", "dirhams", "dinars", "pounds"}
+# A question about money, and one about time or age: a quantity of another kind answers neither.
+_ASKS_MONEY = re.compile(
+    r"\b(?:fined?|cost|costs|paid|pay|price|worth|raised?|budget|money|salary|dollars?|euros?|"
+    r"spent|spend|funds?|loan|revenue|profit)\b|(?<!\w)(?:غرام|كلف|تكلف|سعر|ثمن|مبلغ|قيم|"
+    r"تمويل|قرض|ميزاني|دفع|أموال|اموال|دولار|يورو|دينار|ريال)",
+    re.I,
+)
+_ASKS_TIME = re.compile(
+    r"\b(?:how long|how old|age|aged|years?|months?|weeks?|days?|hours?|minutes?|seconds?|"
+    r"decades?|duration)\b|(?<!\w)(?:[بل]?(?:ال)?(?:مد[ةه]|عمر[هه]?|سن|سن[ةه]|سنوات|عام|عاما|"
+    r"أعوام|اعوام|شهر|شهرا|أشهر|اشهر|يوم|يوما|أيام|ايام|ساع[ةه]|ساعات|دقيق[ةه]|دقائق|ثوان|أسبوع|"
+    r"اسبوع|أسابيع|اسابيع|وقت))(?!\w)",
+    re.I,
+)
+
+
+def _wrong_kind(question: str, q: _Quantity) -> bool:
+    """A span of time for a question that asks no time ("How much was she fined?": 28 years),
+    or anything but money for a question about money."""
+    unit = q.unit[1] if q.unit else None
+    timely = q.duration or unit in _TIME_UNITS
+    if _ASKS_MONEY.search(question) and not (q.money or unit in _MONEY_UNITS):
+        return not (q.scale and not timely and not q.unit)  # "10 million" may be the sum
+    return timely and not _ASKS_TIME.search(question)
 
 
 def _latin(text: str) -> bool:

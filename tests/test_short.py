@@ -206,3 +206,14 @@ def test_search_filters_said_in_arabic() -> None:
     assert filters_text("of 2024-09-03 (أمس)", "ar") == "بتاريخ 2024-09-03 (أمس)"
     answer = Answer("ماذا حدث أمس؟", REFUSAL, True, "extractive", filters="of 2024-09-03 (أمس)")
     assert render.time_lines(answer) == ["بحثت فقط في المقالات بتاريخ 2024-09-03 (أمس)."]
+
+
+def test_a_quantity_of_the_wrong_kind_is_no_answer() -> None:
+    """Time for a question that asks none, anything but money for a question about money."""
+    month = sentence("شهرًا")
+    assert extract("How many people did the letter cover?", month) is None
+    assert extract("How long did the letter give Israel?", month).text == "a month"  # type: ignore[union-attr]
+    toll = sentence("43972")
+    assert extract("How much money did the war cost?", toll) is None
+    billions = sentence("مليارات")
+    assert extract("How much military aid did the US withhold?", billions) is None  # no number
