@@ -312,6 +312,10 @@ def figures(
                 for d in DIRECTIONS
                 if any(r["direction"] == d for r in questions)
             },
+            "by_language": {
+                lang: refusals([r for r in pick(questions) if r["lang"] == lang])
+                for lang in ("en", "ar")
+            },
         }
         checks = [r for r in news if r["set"] == "sample-check"]
         fig["sample"] = [
@@ -408,7 +412,8 @@ def table(fig: dict[str, Any], max_fr: float) -> str:
             "| quote holds ans |",
             "|---|---|---|---|---|---|---|",
         ]
-        for d, a in fig["1c"]["by_direction"].items():
+        by_language = {f"{lang} questions": a for lang, a in fig["1c"]["by_language"].items()}
+        for d, a in {**fig["1c"]["by_direction"], **by_language}.items():
             lines.append(
                 f"| {d} | {a['n']} | {a['n_unanswerable']} | {_f(a['false_answer'])} | "
                 f"{_f(a['false_refusal'])} | {_f(a['wrong_answer'])} | "
