@@ -30,7 +30,10 @@ XQUAD = Path(__file__).resolve().parents[2] / "shared" / "eval" / "xquad"
 
 _WORDS = {w: str(i) for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve".split()
-)}  # fmt: skip
+)} | {normalize_arabic(w): str(i) for i, ws in enumerate((
+    "", "واحد واحدة", "اثنان اثنين اثنتان اثنتين", "ثلاث ثلاثة", "أربع أربعة", "خمس خمسة",
+    "ست ستة", "سبع سبعة", "ثماني ثمانية", "تسع تسعة", "عشر عشرة",
+)) for w in ws.split()}  # fmt: skip
 _DUMMY = dt.date(2001, 7, 1)
 
 
@@ -41,9 +44,9 @@ def _same_date(a: str, b: str) -> bool:
 
 
 def _norm(text: str) -> str:
-    text = " ".join(_WORDS.get(w.casefold(), w) for w in text.split())
     text = normalize_arabic(ascii_digits(text)).casefold()
-    text = re.sub(r"(?<=\d)[,٬](?=\d{3})", "", text)
+    text = " ".join(_WORDS.get(w, w) for w in text.split())
+    text = re.sub(r"(?<=\d)[,٬،](?=\d{3})", "", text)
     return " ".join(re.sub(r"[^\w\s]", " ", text).split())
 
 

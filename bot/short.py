@@ -354,7 +354,7 @@ class _Quantity:
     unit_words: frozenset[str]  # the unit as written, normalised, for matching the question
     percent: bool = False
     duration: bool = False
-    money: str | None = None  # "$" before the number
+    money: str | None = None  # "$", "€" or "£" before the number
     compound: bool = False  # "5-time", "two-thirds", "2-point": part of a word, never the answer
 
 
@@ -432,7 +432,8 @@ def _after_number(text: str, a: int, b: int, value: str) -> _Quantity:
             if w in _UNITS_EN or w.rstrip("s") in _UNITS_EN:
                 unit = (w, w)
                 end = b + words[i].end()
-    money = "$" if _MONEY_BEFORE.search(text[:a]) else None
+    sign = _MONEY_BEFORE.search(text[:a])
+    money = sign.group().strip() if sign else None
     compound = bool(re.match(r"-\w", text[b:]))
     return _Quantity(a, end, value, scale, unit, unit_words, money=money, compound=compound)
 
@@ -473,8 +474,30 @@ def _how_many(
     if language == "ar" and not _latin(sentence):
         return " ".join(sentence[q.start : q.end].split())
     if language == "ar":
-        return None  # an Arabic question over an English quote: the unit would need a translator
+        return _arabic_quantity(q)  # an Arabic question over an English quote
     return _english_quantity(q)
+
+
+_SCALE_IN_AR = {"thousand": "ألف", "million": "مليون", "billion": "مليار", "trillion": "تريليون"}
+
+
+def _arabic_quantity(q: _Quantity) -> str | None:
+    """A quantity of an English sentence for an Arabic reader: its digits, scale, % and $, and
+    no unit word (Arabic number agreement would need a grammar; a span of time is left out)."""
+    if q.duration or (q.unit and q.unit[1] in _TIME_UNITS):
+        return None
+    number = _NUMBER_WORDS_EN.get(q.value)
+    text = str(number) if number else q.value
+    if q.scale:
+        text += " " + _SCALE_IN_AR.get(q.scale, q.scale)
+    if q.percent:
+        return text + "%"
+    if q.money:
+        return text + " " + _MONEY_IN_AR.get(q.money, q.money)
+    return text
+
+
+_MONEY_IN_AR = {"$": "دولار", "€": "يورو", "£": "جنيه إسترليني"}
 
 
 _TIME_UNITS = {"days", "weeks", "months", "years", "hours", "minutes", "seconds"}
