@@ -537,7 +537,11 @@ def _unit_asked(question: str, q: _Quantity) -> bool:
     """Whether the question names this quantity's unit ("How many people": people)."""
     asked = set(match_tokens(question))
     words = {w.lower() for w in _WORD.findall(question)}
+    # an Arabic question's unit word in English ("كم نقطة": point, points), to meet an English one
+    words |= {en.lower() for w in words for en in _UNITS_AR.get(normalize_word(w), ())}
     if q.unit and (q.unit[0].lower() in words or q.unit[1].lower() in words):
+        return True
+    if q.unit_words & words:
         return True
     if q.percent and ({"percentage", "percent", "proportion", "share"} & words or "نسبه" in asked):
         return True

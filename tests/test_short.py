@@ -89,6 +89,9 @@ def test_xquad_sentences() -> None:
     assert got is not None and got.text == "308 points"
     # several counts and a question that names none of their units: no guess
     assert extract("How many did they get?", points) is None
+    # an Arabic question over the English sentence: the number, without an English unit word
+    arabic = extract("كم نقطة تخلى عنها دفاع البانثرز؟", points)
+    assert arabic is not None and arabic.text == "308" and arabic.language == "ar"
 
 
 def test_xquad_mistakes_it_no_longer_makes() -> None:
