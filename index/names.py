@@ -100,7 +100,7 @@ taliban|طالبان
 tunisia|تونس
 turkey turkish|تركيا تركي
 ukrain|اوكران
-un nations|امم
+un|امم
 us usa america american|امريك اميرك امريكا اميركا
 venezuela|فنزويل
 yemen|يمن
@@ -130,7 +130,7 @@ khartoum|خرطوم
 london|لندن
 madrid|مدريد
 mecca makkah|مكة
-medina|المدينة المنورة
+medina|المنورة
 moscow|موسكو
 york|نيويورك
 paris|باريس
@@ -147,6 +147,11 @@ vienna|فيين
 washington|واشنطن
 """
 
+# Languages named like their peoples ("the Saxon Garden in Polish").
+_LANGUAGES = frozenset(
+    "english german french arabic polish dutch spanish italian russian chinese japanese "
+    "turkish persian hebrew portuguese greek swedish latin".split()
+)
 # Question words that start with a capital without being names.
 _NOT_NAMES = frozenset(
     "what when where who whom whose which why how is are was were do does did will would can "
@@ -161,12 +166,8 @@ class Entry:
 
 
 def _stems(words: str) -> tuple[str, ...]:
-    out = []
-    for w in words.split():
-        tokens = match_tokens(w)
-        if tokens:
-            out.append(tokens[0])
-    return tuple(dict.fromkeys(out))
+    # Normalised but not prefix-stripped: match_tokens would take the "ب" off "برازيل".
+    return tuple(dict.fromkeys(normalize_arabic(w).lower() for w in words.split()))
 
 
 @lru_cache(maxsize=1)
@@ -206,6 +207,7 @@ class Name:
 
 
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'.]*")
+_ARABIC = re.compile("[\u0600-\u06ff]")
 
 
 def question_names(question: str) -> tuple[Name, ...]:
@@ -214,22 +216,23 @@ def question_names(question: str) -> tuple[Name, ...]:
     out: dict[str, Name] = {}
     words = _LATIN_WORD.findall(question)
     for i, w in enumerate(words):
-        low = w.lower().strip(".'")
-        if not low or low in _NOT_NAMES or low in STOPWORDS:
+        low = w.lower().strip(".'").removesuffix("'s")
+        if not low or low in _NOT_NAMES or low in STOPWORDS or not w[0].isupper():
             continue
+        if i > 0 and words[i - 1].lower() == "in" and low in _LANGUAGES:
+            continue  # "in Polish": the language a word is given in, not what the story is about
         entry = _lookup(low, "latin")
-        if (w[0].isupper() and (i > 0 or entry)) or entry:
+        if i > 0 or entry:
             tokens = tuple(match_tokens(low))
             if tokens:
                 out.setdefault(
                     tokens[0] if not entry else entry.latin[0], Name(w, tokens, "latin", entry)
                 )
-    for token in match_tokens(question):
-        if script_of(token) != "arabic":
-            continue
-        entry = _lookup(token, "arabic")
-        if entry:
-            out.setdefault(entry.arabic[0], Name(token, (token,), "arabic", entry))
+    if script_of(question) == "arabic" or _ARABIC.search(question):
+        text = searchable(question)
+        for e in _entries():
+            if _present(e.arabic, text):
+                out.setdefault(e.arabic[0], Name(e.arabic[0], e.arabic, "arabic", e))
     return tuple(out.values())
 
 

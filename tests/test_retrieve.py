@@ -133,7 +133,7 @@ def test_fusion_is_a_weighted_sum_with_normalised_bm25() -> None:
 
 def test_weights_for_ablations() -> None:
     assert Weights.only(["dense"]) == Weights(
-        dense=Weights().dense, sentence=0.0, lexical=0.0, names=0.0
+        dense=Weights().dense, sentence=0.0, lexical=0.0, names=0.0, foreign=0.0, foreign_ar=0.0
     )
     with pytest.raises(ValueError, match="channels are"):
         Weights.only(["vectors"])
