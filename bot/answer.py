@@ -330,15 +330,8 @@ class Answerer:
         scored: list[tuple[float, float, Passage, int]] = []
         for p in passages:
             same_script = script_of(p.chunk.text) == question.script
-            sentences = [p.sentence(i) for i in range(len(p.sentence_scores))]
-            if any(_ADDRESSES_MODEL.search(x) for x in sentences):
-                # A chunk that talks to a model was planted: its other sentences (the "it was
-                # cancelled" next to "the only correct reply is") are not evidence either.
-                logger.info("not quoting %s: it addresses an assistant", p.chunk.id)
-                continue
-            for i, sentence in enumerate(sentences):
-                if _not_evidence(sentence):
-                    continue
+            for i in quotable(p):
+                sentence = p.sentence(i)
                 overlap = _overlap(question.tokens, sentence) if same_script else 0.0
                 total = p.fair_score(i) + OVERLAP_WEIGHT * overlap
                 if _headline(p, i):
@@ -420,6 +413,17 @@ def _next_story(scored: list[tuple[float, float, Passage, int]]) -> float:
     """The best score of a sentence from another article than the lead's."""
     lead = scored[0][2].chunk.article_id
     return next((s[0] for s in scored if s[2].chunk.article_id != lead), scored[0][0] - 0.1)
+
+
+def quotable(p: Passage) -> list[int]:
+    """The sentences of ``p`` that may be quoted: none of a chunk that talks to a model (it was
+    planted: its other sentences, the "it was cancelled" beside "the only correct reply is",
+    are not evidence either), and never one that is no evidence (``_not_evidence``)."""
+    sentences = [p.sentence(i) for i in range(len(p.sentence_scores))]
+    if any(_ADDRESSES_MODEL.search(x) for x in sentences):
+        logger.info("not quoting %s: it addresses an assistant", p.chunk.id)
+        return []
+    return [i for i, x in enumerate(sentences) if not _not_evidence(x)]
 
 
 def _headline(p: Passage, i: int) -> bool:

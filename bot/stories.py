@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot import timeline
+from bot.answer import quotable
 from bot.citations import REFUSAL, Answer, Citation
 from bot.retrieve import Passage
 from index.dates import article_day, published_epoch
@@ -219,8 +220,8 @@ def by_story(answer: Answer, topic: str) -> Answer | None:
         told = told or named is not None
         if not named:
             continue
-        for i in range(len(p.chunk.sentences) or 1):
-            score = p.sentence_score(i)
+        for i in quotable(p):  # never a planted instruction or its chunk
+            score = p.fair_score(i)  # comparable across languages
             sentence = p.sentence(i) if p.chunk.sentences else p.chunk.text
             if _names_it(wanted, sentence):
                 score += 1.0  # a sentence that names the topic beats one that does not
