@@ -33,6 +33,7 @@ class Integrity:
     missing: list[str] = field(default_factory=list)  # listed, without a vector
     orphans: list[str] = field(default_factory=list)  # vectors nothing lists
     checked: str = "sample"
+    sampled: int = 0  # ids looked at on each side, when ``checked`` is "sample"
 
     @property
     def ok(self) -> bool:
@@ -42,14 +43,14 @@ class Integrity:
         out: list[str] = []
         if self.missing:
             out.append(
-                f"{_count(self.missing, self.checked)} listed by the "
+                f"{self._count(self.missing)} listed by the "
                 f"{'local cache' if server else 'manifest'} have no vector in Chroma (e.g. "
                 f"{self.missing[0]}): questions about them are refused; `newsbot reindex` "
                 "embeds them again"
             )
         if self.orphans:
             out.append(
-                f"{_count(self.orphans, self.checked)} in Chroma are not part of the index "
+                f"{self._count(self.orphans)} in Chroma are not part of the index "
                 f"(e.g. {self.orphans[0]}; left by an interrupted reindex); `newsbot reindex` "
                 "removes them"
             )
@@ -60,11 +61,12 @@ class Integrity:
             )
         return out
 
-
-def _count(ids: list[str], checked: str) -> str:
-    n = len(ids)
-    noun = "chunk" if n == 1 else "chunks"
-    return f"{n} of the {SAMPLE} sampled {noun}" if checked == "sample" else f"{n} {noun}"
+    def _count(self, ids: list[str]) -> str:
+        n = len(ids)
+        noun = "chunk" if n == 1 else "chunks"
+        return (
+            f"{n} of {self.sampled} sampled {noun}" if self.checked == "sample" else f"{n} {noun}"
+        )
 
 
 def compare(manifest: Manifest, vectors: Vectors, full: bool = False) -> Integrity:
@@ -90,6 +92,7 @@ def compare(manifest: Manifest, vectors: Vectors, full: bool = False) -> Integri
         stored=stored,
         missing=[c for c in mine if c not in have],
         orphans=[c for c in theirs if c not in known],
+        sampled=max(len(mine), len(theirs)),
     )
 
 
