@@ -268,6 +268,8 @@ class _Publisher:
     def upsert(self, items: Sequence[Embedded]) -> None:
         if not items:
             return
+        # Still ours? (A run stalled past its lease must not write under another's.)
+        self.server.publish(self.generation, self.owner)
         self.generation += 1
         self.server.vectors.upsert(items, generation=self.generation)
         self.server.publish(self.generation, self.owner)
