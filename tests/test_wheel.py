@@ -120,5 +120,5 @@ def test_the_installed_wheel_answers_with_its_own_prompts(
     answer = json.loads(out.strip().splitlines()[-1])
     assert answer["mode"] == "llm" and not answer["refused"], answer
     assert answer["answer"].startswith("The meeting will take place in early December [1].")
-    system = fake.requests[-1]["messages"][0]["content"]
+    system = fake.requests[0]["messages"][0]["content"]  # the answer; translations follow
     assert system.startswith("You are a careful news assistant.")  # prompts/system.txt
