@@ -260,7 +260,6 @@ class ServerEmbedder:
             try:
                 vec = server.post({"model": name, "input": ["newsbot"], "input_type": "query"}, 1)
             except ServerError as exc:
-                logger.warning("embedding server left out for now: %s", exc)
                 server.failed_at, server.last_error = time.monotonic(), str(exc)
                 continue
             self._check(server, vec)
@@ -269,6 +268,9 @@ class ServerEmbedder:
         if not live:
             errors = "; ".join(s.last_error for s in self._servers)
             raise EmbeddingError(f"no embedding server answered: {errors}")
+        for server in self._servers:
+            if server not in live:
+                logger.warning("embedding server left out for now: %s", server.last_error)
 
     def _check(self, server: _Server, vecs: np.ndarray) -> None:
         """Every reply, not only the first: a server restarted with another model is caught."""
