@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -231,12 +231,19 @@ class Retriever:
         return dedupe.collapse(ranked, lambda cid: chunks[cid].article_id, cluster, newness)
 
     def _dense(
-        self, qvec: np.ndarray, pool: int, where: dict[str, Any] | None
+        self,
+        qvec: np.ndarray,
+        pool: int,
+        where: dict[str, Any] | None,
+        meta: dict[str, Mapping[str, Any]] | None = None,
     ) -> list[tuple[str, float]]:
         """The ``pool`` nearest chunks, plus, when a few articles fill the pool, the nearest of
         all the others: 1,000 copies of one junk line (measured: bench/hostile.py) took all 50
         places and kept the article that answers out of the candidates altogether."""
-        dense = self.vectors.query(qvec, pool, where)
+        found = self.vectors.query_meta(qvec, pool, where)
+        if meta is not None:  # the pool's metadata, for the caller
+            meta.update({cid: m for cid, _, m in found})
+        dense = [(cid, score) for cid, score, _ in found]
         per: dict[str, int] = {}
         for cid, _ in dense:
             article = _article_of(cid)
@@ -260,13 +267,32 @@ class Retriever:
         words or more) of each language: by raw cosine the question's own language takes the
         whole pool, and so do one-line articles, whose vectors sit close to any short question.
         """
-        dense = self._dense(qvec, pool, where)
+        meta: dict[str, Mapping[str, Any]] = {}
+        dense = self._dense(qvec, pool, where, meta)
         seen = {cid for cid, _ in dense}
-        languages: list[str | None] = [lang for lang in sorted(centres) if lang != UNDETERMINED]
-        languages = languages or [None]
+        # A filtered Chroma query costs ~20 ms at 10,000 chunks, so they run only when needed:
+        # when one-line articles crowd the pool, and for a language the pool hardly holds.
+        tiny = sum(
+            1
+            for m in meta.values()
+            if m.get("ordinal") == 0 and int(m.get("words", SUBSTANTIAL)) < SUBSTANTIAL
+        )
+        crowded = tiny >= pool // 4
+        held: dict[str, int] = {}
+        for m in meta.values():
+            held[str(m.get("language"))] = held.get(str(m.get("language")), 0) + 1
+        languages: list[str | None] = [
+            lang
+            for lang in sorted(centres)
+            if lang != UNDETERMINED
+            and len(centres) > 1
+            and (crowded or held.get(lang, 0) < pool // 5)
+        ]
+        if not languages and crowded:
+            languages = [None]
         for lang in languages:
             parts: list[dict[str, Any]] = [{"words": {"$gte": SUBSTANTIAL}}]
-            if lang is not None and len(centres) > 1:
+            if lang is not None:
                 parts.append({"language": lang})
             if where:
                 parts.append(where)

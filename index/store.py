@@ -24,7 +24,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -371,6 +371,22 @@ class Vectors:
         ids = res["ids"][0]
         dists = res["distances"][0] if res.get("distances") else [1.0] * len(ids)
         return [(cid, 1.0 - float(d)) for cid, d in zip(ids, dists, strict=True)]
+
+    def query_meta(
+        self, vector: np.ndarray, n: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float, Mapping[str, Any]]]:
+        """``query`` with each chunk's metadata (its language, word count, ...)."""
+        with self._use() as col:
+            res = col.query(
+                query_embeddings=[vector],
+                n_results=n,
+                include=["distances", "metadatas"],
+                where=where,
+            )
+        ids = res["ids"][0]
+        dists = res["distances"][0] if res.get("distances") else [1.0] * len(ids)
+        metas = (res.get("metadatas") or [[{}] * len(ids)])[0]
+        return [(cid, 1.0 - float(d), m or {}) for cid, d, m in zip(ids, dists, metas, strict=True)]
 
     def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored vectors of those of ``ids`` that Chroma holds (others are left out)."""
