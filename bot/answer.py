@@ -305,19 +305,6 @@ class Answerer:
             return Decision((), features)
         return Decision(self.choose(scored), features)
 
-    def evidence(
-        self,
-        question: Question,
-        passages: Sequence[Passage],
-        baseline: float,
-        features: dict[str, float] | None = None,
-    ) -> tuple[Citation, ...]:
-        """The sentences to quote, best first; empty when the question is refused."""
-        decision = self.decide(question, Retrieved(list(passages), baseline))
-        if features is not None:
-            features.update(decision.features)
-        return decision.citations
-
     def ranked(
         self, question: Question, passages: Sequence[Passage]
     ) -> list[tuple[float, float, Passage, int]]:

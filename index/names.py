@@ -184,18 +184,6 @@ def _entries() -> tuple[Entry, ...]:
 _AR_ENDINGS = ("", "ي", "يه", "يا", "ه", "يين", "يون", "ين", "ون", "يات", "ا")
 
 
-def _hits(stems: tuple[str, ...], tokens: frozenset[str]) -> bool:
-    """Whether a token is one of ``stems`` as a word: Latin stems of four letters or more start
-    it ("israel" in "israelis"); Arabic stems take only name endings; short ones match whole."""
-    for s in stems:
-        if script_of(s) == "arabic":
-            if any(s + e in tokens for e in _AR_ENDINGS):
-                return True
-        elif s in tokens or (len(s) >= 4 and any(t.startswith(s) for t in tokens)):
-            return True
-    return False
-
-
 @dataclass(frozen=True)
 class Name:
     """A name in a question: its own tokens, and its table entry if it has one."""
@@ -221,7 +209,7 @@ def question_names(question: str) -> tuple[Name, ...]:
             continue
         if i > 0 and words[i - 1].lower() == "in" and low in _LANGUAGES:
             continue  # "in Polish": the language a word is given in, not what the story is about
-        entry = _lookup(low, "latin")
+        entry = _lookup(low)
         if i > 0 or entry:
             tokens = tuple(match_tokens(low))
             if tokens:
@@ -236,12 +224,10 @@ def question_names(question: str) -> tuple[Name, ...]:
     return tuple(out.values())
 
 
-def _lookup(token: str, side: str) -> Entry | None:
-    for e in _entries():
-        stems = e.latin if side == "latin" else e.arabic
-        if _hits(stems, frozenset([token])):
-            return e
-    return None
+def _lookup(word: str) -> Entry | None:
+    """The table entry a Latin word of a question names ("australian" -> Australia)."""
+    text = searchable(word)
+    return next((e for e in _entries() if _present(e.latin, text)), None)
 
 
 @lru_cache(maxsize=4096)
