@@ -43,6 +43,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from xquad import xquad_rows
+
 REPO = Path(__file__).resolve().parents[1]
 NEWSBOT = str(Path(sys.executable).parent / "newsbot")
 SAMPLE = REPO / "data" / "articles" / "000_df79775a9f276dd4.txt"
@@ -303,12 +305,7 @@ def run_scaling(work: Path, paragraphs: int, seconds: float, bots: int) -> dict[
     articles.mkdir(parents=True)
     server, url = start_chroma(folder / "chroma")
     data = json.loads(XQUAD.read_text("utf-8"))
-    rows, questions = [], {}
-    for a, article in enumerate(data["data"]):
-        for p, para in enumerate(article["paragraphs"]):
-            aid = f"xq{a:02d}-{p}"
-            rows.append({"id": aid, "text": para["context"], "language": "ar"})
-            questions[aid] = [qa["question"] for qa in para["qas"]]
+    rows, questions = xquad_rows(data)
     # every other paragraph: neighbours of one XQuAD article are not all there
     indexed, new = rows[: 2 * paragraphs : 2], rows[2 * paragraphs + 1]
     (articles / "xquad.jsonl").write_text(
@@ -472,12 +469,7 @@ def run_newsbot(work: Path, mode: str, paragraphs: int) -> dict[str, Any]:
         )
         assert first.returncode == 0, first.stderr[-2000:]
         data = json.loads(XQUAD.read_text("utf-8"))
-        rows, questions = [], {}
-        for a, article in enumerate(data["data"]):
-            for p, para in enumerate(article["paragraphs"]):
-                aid = f"xq{a:02d}-{p}"
-                rows.append({"id": aid, "text": para["context"], "language": "ar"})
-                questions[aid] = [qa["question"] for qa in para["qas"]]
+        rows, questions = xquad_rows(data)
         rows = rows[:paragraphs]
         (articles / "xquad.jsonl").write_text(
             "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", "utf-8"

@@ -50,6 +50,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from xquad import xquad_rows
+
 REPO = Path(__file__).resolve().parents[1]
 NEWSBOT = str(Path(sys.executable).parent / "newsbot")
 SAMPLE = REPO / "data" / "articles" / "000_df79775a9f276dd4.txt"
@@ -70,12 +72,7 @@ FINAL_FIELDS = (
 def write_corpus(xquad: Path, folder: Path) -> dict[str, list[str]]:
     """The 240 paragraphs as 12 JSONL files of 20; returns article id -> its questions."""
     data = json.loads(xquad.read_text("utf-8"))
-    rows, questions = [], {}
-    for a, article in enumerate(data["data"]):
-        for p, para in enumerate(article["paragraphs"]):
-            aid = f"xq{a:02d}-{p}"
-            rows.append({"id": aid, "text": para["context"], "language": "ar"})
-            questions[aid] = [qa["question"] for qa in para["qas"]]
+    rows, questions = xquad_rows(data)
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(0, len(rows), 20):
         lines = [json.dumps(r, ensure_ascii=False) for r in rows[i : i + 20]]

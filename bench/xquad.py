@@ -58,6 +58,16 @@ def paragraphs(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
+def xquad_rows(data: dict[str, Any]) -> tuple[list[dict[str, str]], dict[str, list[str]]]:
+    """The Arabic paragraphs as corpus rows ``{"id", "text", "language"}``, and each paragraph
+    id's questions (for the benches that index XQuAD and ask it)."""
+    rows, questions = [], {}
+    for pid, para in paragraphs(data):
+        rows.append({"id": pid, "text": para["context"], "language": "ar"})
+        questions[pid] = [qa["question"] for qa in para["qas"]]
+    return rows, questions
+
+
 def gold_sentence(para: dict[str, Any], start: int) -> str | None:
     """The XQuAD-R sentence that holds the character at ``start``."""
     for (a, b), text in zip(para["sentence_breaks"], para["sentences"], strict=True):

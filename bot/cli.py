@@ -825,6 +825,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
+    def filter_flags(p: argparse.ArgumentParser) -> None:
+        """--since, --until and --source, for the commands that read articles by them."""
+        p.add_argument("--since", metavar="DATE", help="only articles published on or after DATE")
+        p.add_argument("--until", metavar="DATE", help="only articles published on or before DATE")
+        p.add_argument(
+            "--source", metavar="NAME", action="append", help="only articles from NAME; repeatable"
+        )
+
     def finish(p: argparse.ArgumentParser, name: str) -> None:
         p.add_argument("-v", "--verbose", action="count", default=0, help="-v info, -vv debug")
         add_setting_flags(p, name)
@@ -832,21 +840,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("ask", cmd_ask, "question", help="answer one question with cited passages")
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="one JSON object on the last line")
-    p.add_argument("--since", metavar="DATE", help="only articles published on or after DATE")
-    p.add_argument("--until", metavar="DATE", help="only articles published on or before DATE")
-    p.add_argument(
-        "--source", metavar="NAME", action="append", help="only articles from NAME; repeatable"
-    )
+    filter_flags(p)
     finish(p, "ask")
 
     p = command("latest", cmd_latest, help="the newest articles: date, outlet, title, id")
     p.add_argument("-n", type=int, default=10, help="how many (default 10)")
     p.add_argument("--json", action="store_true", help="one JSON object on the last line")
-    p.add_argument("--since", metavar="DATE", help="only articles published on or after DATE")
-    p.add_argument("--until", metavar="DATE", help="only articles published on or before DATE")
-    p.add_argument(
-        "--source", metavar="NAME", action="append", help="only articles from NAME; repeatable"
-    )
+    filter_flags(p)
     finish(p, "latest")
 
     p = command("sources", cmd_sources, help="the outlets, their article counts and newest date")
