@@ -23,6 +23,7 @@ import functools
 import json
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,12 +36,21 @@ INFO_MODULES = ("tiktoken", "lingua", "trafilatura", "numpy", "pydantic_settings
 
 class Stages:
     """Exclusive wall-clock time per label: a wrapped call nested in another is not counted
-    twice (the outer label gets its own time minus the inner calls)."""
+    twice (the outer label gets its own time minus the inner calls). Nesting is per thread:
+    the reindex embeds the next batch in a worker thread while it writes one, so the labels'
+    times can add up to more than the wall clock."""
 
     def __init__(self) -> None:
         self.totals: dict[str, float] = {}
         self.calls: dict[str, int] = {}
-        self._stack: list[float] = []
+        self._local = threading.local()
+
+    @property
+    def _stack(self) -> list[float]:
+        stack: list[float] | None = getattr(self._local, "stack", None)
+        if stack is None:
+            stack = self._local.stack = []
+        return stack
 
     def wrap(self, label: str | Callable[..., str], fn: Callable[..., Any]) -> Callable[..., Any]:
         """``fn`` timed under ``label`` (or ``label(*args)``, called in the wrapper)."""

@@ -44,7 +44,8 @@ def summarise(
         {m for r in [*noops, imp] for m in HEAVY if r["modules"][m]} | (packages & set(HEAVY))
     )
     stages = dict(sorted(full.get("stages", {}).items(), key=lambda kv: -kv[1]))
-    stages["other (hashing, diffing, glue)"] = full["reindex_s"] - sum(stages.values())
+    # the next batch embeds while one is written: stages can overlap, "other" is then 0
+    stages["other (hashing, diffing, glue)"] = max(0.0, full["reindex_s"] - sum(stages.values()))
 
     def ratio(a: float, b: float) -> float:
         return a / b if b else float("nan")

