@@ -104,6 +104,13 @@ un|امم
 us usa america american|امريك اميرك امريكا اميركا
 venezuela|فنزويل
 yemen|يمن
+olympi|اولمبي اولمبياد
+fifa|فيفا
+unicef|يونيسف اليونيسف
+unesco|يونسكو اليونسكو
+opec|اوبك
+interpol|انتربول الانتربول
+europol|يوروبول اليوروبول
 dhabi|ظبي ابوظبي
 aden|عدن
 aleppo|حلب

@@ -43,3 +43,11 @@ def test_arabic_stems_take_name_endings_only():
     # "يمن" (Yemen) must not match "يمنع" (prevents).
     assert lacks("What happened in Yemen?", "قال إن القانون يمنع ذلك.") == (1, 1)
     assert lacks("What happened in Yemen?", "قتل ثلاثة يمنيين في عدن.") == (0, 1)
+
+
+def test_events_and_agencies_are_checked_across_scripts():
+    # "When do the Paris Olympic Games open?" over an Arabic sports schedule: it names neither.
+    question = "When do the Paris Olympic Games open?"
+    assert lacks(question, "مباراة الجزائر والمغرب يوم الخميس في الساعة 17:00.") == (2, 2)
+    assert lacks(question, "تنطلق الألعاب الأولمبية في باريس يوم 26 جويلية.") == (0, 2)
+    assert lacks("What did UNICEF deliver?", "أعلنت اليونيسف توزيع لقاحات.") == (0, 1)
