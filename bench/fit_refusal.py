@@ -34,6 +34,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
 from bot.refusal import INPUTS, value  # noqa: E402
+from bot.refusal import floor as refusal_floor  # noqa: E402
 from index.settings import Settings  # noqa: E402
 
 DETAILS = Path("/work/measure/trust/details")
@@ -84,7 +85,7 @@ def floor_ok(rows: list[dict[str, Any]], settings: Settings, scale: float = 1.0)
     out = []
     for r in rows:
         arabic = r.get("lang") == "ar" or bool(re.search("[\u0600-\u06ff]", r["question"]))
-        floor = settings.min_relevance_ar if arabic else settings.min_relevance_en
+        floor = refusal_floor(settings, arabic, bool(r["features"].get("same_script", 1.0)))
         out.append(float(r["features"].get("relevance", 0.0)) >= floor * scale)
     return np.array(out)
 
@@ -114,7 +115,7 @@ def write(path: Path, intercept: float, coef: dict[str, float], means: dict[str,
     end = text.index("# --- end fitted")
 
     def mapping(d: dict[str, float]) -> str:
-        inner = "".join(f"    {k!r}: {v:.6g},\n" for k, v in d.items())
+        inner = "".join(f"    {json.dumps(k)}: {v:.6g},\n" for k, v in d.items())
         return "{\n" + inner + "}"
 
     block = (
@@ -123,7 +124,7 @@ def write(path: Path, intercept: float, coef: dict[str, float], means: dict[str,
         f"MEANS: dict[str, float] = {mapping(means)}\n"
         f"SCALES: dict[str, float] = {mapping(scales)}\n"
         f"THRESHOLD = {threshold:.4g}\n"
-        f"FITTED = (\n    {note[:60]!r}\n    {note[60:]!r}\n)\n"
+        f"FITTED = (\n    {json.dumps(note[:60])}\n    {json.dumps(note[60:])}\n)\n"
     )
     path.write_text(text[:start] + block + text[end:], encoding="utf-8")
 

@@ -11,11 +11,12 @@ import copy
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot import refusal, timeline
 from bot.citations import NEED_QUESTION, REFUSAL, Answer, Citation, Decision, Turn, by_article
 from bot.retrieve import Passage, Retrieved, Retriever
+from index.dates import article_day
 from index.errors import NewsbotError
 from index.facts import FACT_KINDS, answers_kind, kind_of
 from index.filters import Filters
@@ -187,11 +188,32 @@ def rewrite_followup(question: str, history: Sequence[Turn]) -> str | None:
     return f"{previous} {question}"
 
 
+# Arabic plural, nisba and feminine endings, longest first, that ``_light`` takes off a token.
+_AR_SUFFIXES = ("يين", "يون", "يات", "ات", "ين", "ون", "ية", "يه", "ي", "ه", "ة")
+_ARABIC_TOKEN = re.compile("[\u0600-\u06ff]")
+
+
+def _light(token: str) -> str:
+    """An Arabic token without its plural, nisba or feminine ending, "أميركي" spelled as
+    "أمريكي": "الأمريكي" and "أميركيين", "الإسرائيلي" and "وإسرائيليين" meet. Other tokens
+    (already singular: index.text.match_tokens) are returned as they are."""
+    if not _ARABIC_TOKEN.match(token):
+        return token
+    token = token.replace("اميرك", "امريك")
+    for suffix in _AR_SUFFIXES:
+        if token.endswith(suffix) and len(token) - len(suffix) >= 3:
+            return token[: -len(suffix)]
+    return token
+
+
 def _overlap(question_tokens: frozenset[str], sentence: str) -> float:
+    """The share of ``question_tokens`` that ``sentence`` holds, Arabic words by light stems."""
     if not question_tokens:
         return 0.0
     tokens = set(match_tokens(sentence))
-    return len(question_tokens & tokens) / len(question_tokens)
+    stems = {_light(t) for t in tokens}
+    found = sum(t in tokens or _light(t) in stems for t in question_tokens)
+    return found / len(question_tokens)
 
 
 def _typed(
@@ -275,25 +297,29 @@ class Answerer:
             today=today, conflicts=conflicts, filters=filters,
         )  # fmt: skip
 
-    def threshold(self, question: Question) -> float:
-        """How far above its background baseline a question's best sentence must score: a
-        floor under the fitted refusal model (bot/refusal.py), which decides above it."""
-        if question.script == "arabic":
-            return self.settings.min_relevance_ar
-        return self.settings.min_relevance_en
+    def threshold(self, question: Question, same_script: bool = True) -> float:
+        """How far above its background baseline a question's best sentence must score (lower
+        when the lead passage is in the other script): a floor under the fitted refusal model
+        (bot/refusal.py), which decides above it."""
+        return refusal.floor(self.settings, question.script == "arabic", same_script)
 
     def decide(self, question: Question, found: Retrieved) -> Decision:
         """Whether the retrieved passages answer ``question``, and the sentences to quote.
 
+        Passages that cannot report the year asked about (``reportable``) are left out first.
         The signals (``Decision.features``) go to the refusal model fitted in
         bench/fit_refusal.py; below its threshold, or below the relevance floor, nothing is
         quoted.
         """
-        scored = self.ranked(question, found.passages)
-        features = signals(question, found, scored)
+        kept = reportable(question.text, found.passages)
+        scored = self.ranked(question, kept)
+        features = signals(question, replace(found, passages=kept), scored)
+        if scored and len(kept) < len(found.passages):
+            # The stories left out still count as rivals: a lone story kept is no clear lead.
+            rivals(features, scored, self.ranked(question, found.passages), found.passages)
         if not scored:
             return Decision((), features)
-        floor = self.threshold(question)
+        floor = self.threshold(question, bool(features["same_script"]))
         confidence = refusal.confidence(features)
         features["confidence"] = confidence
         if features["relevance"] < floor:
@@ -390,6 +416,66 @@ def signals(
         sentence_margin=scored[0][0] - _next_story(scored),
     )
     return features
+
+
+# A year in a question ("the 2023 earthquake", "سنة 2019").
+_YEAR = re.compile(r"(?<![\d.,])(19[0-9]{2}|20[0-9]{2})(?![\d.,]?\d)")
+
+
+def years_of(text: str) -> set[int]:
+    """The years (1900-2099) written in ``text``, in any digits."""
+    return {int(y) for y in _YEAR.findall(ascii_digits(text))}
+
+
+def reportable(question: str, passages: Sequence[Passage]) -> list[Passage]:
+    """``passages`` less those of articles published before the latest year ``question`` names
+    that do not name that year themselves (in any retrieved passage of the article).
+
+    An article of 2017 cannot report who won in 2019 or how many died in 2023; it can only
+    speak of them ahead of time, and then it names the year. Near-miss questions about another
+    year of a story the store holds (the 2021 forecast beside the 2017 one) were answered from
+    the wrong year's article. Undated articles are kept.
+    """
+    years = years_of(question)
+    if not years:
+        return list(passages)
+    latest = max(years)
+    named: dict[str, bool] = {}
+    for p in passages:
+        text = f"{p.chunk.title or ''} {p.chunk.text}"
+        named[p.chunk.article_id] = named.get(p.chunk.article_id, False) or latest in years_of(text)
+    kept = []
+    for p in passages:
+        day = article_day(p.chunk.published)
+        if day is not None and day.year < latest and not named[p.chunk.article_id]:
+            continue
+        kept.append(p)
+    if len(kept) < len(passages):
+        logger.info("left out %d passages published before %d", len(passages) - len(kept), latest)
+    return kept
+
+
+def rivals(
+    features: dict[str, float],
+    scored: list[tuple[float, float, Passage, int]],
+    everything: list[tuple[float, float, Passage, int]],
+    passages: Sequence[Passage],
+) -> None:
+    """The margins of ``features`` measured against every retrieved story, the ones
+    ``reportable`` left out included, rather than against the kept ones only."""
+    lead = scored[0][2].chunk.article_id
+    other = [s[0] for s in everything if s[2].chunk.article_id != lead]
+    if other:
+        features["sentence_margin"] = scored[0][0] - max(other)
+    channels: dict[str, Callable[[Passage], float]] = {
+        "margin": lambda p: p.best_fair_score,
+        "dense_margin": lambda p: p.dense - p.dense_centre,
+    }
+    for name, score in channels.items():
+        mine = [score(p) for p in passages if p.chunk.article_id == lead]
+        others = [score(p) for p in passages if p.chunk.article_id != lead]
+        if mine and others:
+            features[name] = max(mine) - max(others)
 
 
 def _numbers(text: str) -> set[str]:

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     min_relevance_en: float = Field(
         0.048, description="The same floor for questions in other scripts (English...)."
     )
+    min_relevance_cross: float = Field(
+        0.047,
+        description="The floor instead of those two when the best passage is in the other "
+        "script than the question: cross-lingual cosines run lower (an Arabic question's "
+        "English answer scores about half what its Arabic answer does).",
+    )
     min_confidence: float | None = Field(
         None,
         ge=0.0,

@@ -262,3 +262,69 @@ def test_the_refusal_model_reads_the_signals():
     assert refusal.confidence({"relevance": 0.3, "fair": 0.2, "sentence_margin": 0.1}) > (
         refusal.confidence({"relevance": 0.0, "fair": -0.05, "sentence_margin": 0.0})
     )
+
+
+def _dated(p, published):
+    from dataclasses import replace
+
+    return replace(p, chunk=replace(p.chunk, published=published))
+
+
+def test_the_years_a_question_names_in_either_digits():
+    from bot.answer import years_of
+
+    assert years_of("Who won the 2022 World Cup final in Qatar?") == {2022}
+    assert years_of("من فاز في الانتخابات سنة ٢٠١٩؟") == {2019}
+    assert years_of("How many of the 43,972 dead? 2,0190 3.2019") == set()
+
+
+def test_an_article_from_before_the_asked_year_cannot_report_it():
+    from bot.answer import reportable
+
+    old = _dated(_passage("old", *_spans("The final was held in Doha."), [0.9]), "2016-05-02")
+    named = _dated(
+        _passage("plan", *_spans("Qatar will host the 2022 final."), [0.8]), "2016-05-01"
+    )
+    undated = _passage("undated", *_spans("The final was held."), [0.7])
+    later = _dated(_passage("later", *_spans("Argentina won the final."), [0.6]), "2022-12-19")
+    kept = reportable("Who won the 2022 World Cup final?", [old, named, undated, later])
+    assert [p.chunk.article_id for p in kept] == ["plan", "undated", "later"]
+    # No year asked: nothing is left out; an earlier year asked: nothing either.
+    assert len(reportable("Who won the final?", [old, later])) == 2
+    assert len(reportable("Who won the final in 2014?", [old, later])) == 2
+
+
+def test_left_out_stories_still_count_as_rivals(sample_settings):
+    # The one story kept is no clear lead when the ones left out scored above it.
+    from bot.retrieve import Retrieved
+
+    answerer = Answerer(sample_settings)
+    first = _dated(_passage("a", *_spans("Reports said 116 people died in the quake."), [0.9]),
+                   "2020-01-25")  # fmt: skip
+    kept = _passage("b", *_spans("The war killed 1206 people in 2023."), [0.6])
+    q = Question.of("How many people died in the earthquake in Turkey in 2023?")
+    f = answerer.decide(q, Retrieved([first, kept], baseline=0.0)).features
+    assert f["sentence_margin"] < 0 and f["margin"] < 0
+    alone = answerer.decide(q, Retrieved([kept], baseline=0.0)).features
+    assert alone["sentence_margin"] > 0  # against nothing, the same story seems to lead
+
+
+def test_arabic_words_meet_across_plural_and_nisba_endings():
+    from bot.answer import _overlap
+
+    q = Question.of("متى سيعقد الاجتماع الأمريكي الإسرائيلي؟")
+    sentence = "قال مسؤولون إن مسؤولين أميركيين وإسرائيليين كبار سيجتمعون في ديسمبر."
+    assert _overlap(q.tokens, sentence) == 0.5  # الأمريكي ~ أميركيين, الإسرائيلي ~ وإسرائيليين
+    assert _overlap(q.tokens, "قال مسؤولون بريطانيون إنهم سيجتمعون.") == 0.0
+    en = Question.of("How many stores does the deal cover?")
+    assert _overlap(en.tokens, "The deal covers 301 stores.") == 1.0
+
+
+def test_the_relevance_floor_is_lower_across_scripts(sample_settings):
+    answerer = Answerer(sample_settings)
+    arabic, english = Question.of("متى الاجتماع؟"), Question.of("When is the meeting?")
+    assert answerer.threshold(arabic) == sample_settings.min_relevance_ar
+    assert answerer.threshold(english) == sample_settings.min_relevance_en
+    cross = sample_settings.min_relevance_cross
+    assert answerer.threshold(arabic, same_script=False) == cross < answerer.threshold(arabic)
+    assert answerer.threshold(english, same_script=False) == cross
