@@ -10,7 +10,7 @@ A short answer is right when it and a gold answer contain one another (digits as
 thousands separators and the Arabic decimal comma unified, case folded), or name the same
 numbers, or the same days; anything else is counted wrong and printed, to be read.
 
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python bench/short_news.py [--store DIR] [--json]
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python bench/short_news.py [--split test] [--json]
 """
 
 from __future__ import annotations
@@ -65,9 +65,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, default=Path("/work/measure/trust/idx/news"))
     parser.add_argument("--json", action="store_true", help="print the totals as JSON")
+    parser.add_argument(
+        "--split", choices=("tune", "test", "all"), default="all",
+        help="the questions' half (bench/trust: rules are written on tune, reported on test)",
+    )  # fmt: skip
     args = parser.parse_args()
     rows = [json.loads(x) for x in QUESTIONS.read_text("utf-8").splitlines() if x.strip()]
-    rows = [r for r in rows if r.get("answers")]
+    rows = [r for r in rows if r.get("answers") and args.split in ("all", r["split"])]
     counts: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     wrong = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -220,3 +220,64 @@ def test_a_quantity_of_the_wrong_kind_is_no_answer() -> None:
     assert extract("How much money did the war cost?", toll) is None
     billions = sentence("مليارات")
     assert extract("How much military aid did the US withhold?", billions) is None  # no number
+
+
+CROWDED = Path(__file__).resolve().parent / "golden" / "crowded_articles.jsonl"
+
+
+def _crowded(article: str) -> list[str]:
+    [row] = [
+        r for r in map(json.loads, CROWDED.read_text("utf-8").splitlines()) if r["id"] == article
+    ]
+    return [row["text"][a:b] for a, b in sentence_spans(row["text"])]
+
+
+def test_the_quantity_must_be_what_the_question_measures() -> None:
+    """ "How deep": a length, not the magnitude of the lead; "what percentage": a percentage;
+    "how old": an age; a count is not a percentage or a length."""
+    lead, _, depth, *_ = _crowded("dup-story")
+    assert extract("How deep was the Papua earthquake?", lead) is None  # magnitude 6.4
+    assert extract("How deep was the Papua earthquake?", depth).text == "48 kilometres"  # type: ignore[union-attr]
+    assert extract("How strong was the earthquake, how many people felt it?", lead) is None
+    assert extract("ما عمق الزلزال؟", "وقع الزلزال بقوة 6.4 درجات.") is None
+    growth = "يتوقع البنك أن تبلغ نسبة النمو 3 بالمائة مقابل 4 ملايين دولار من القروض."
+    assert extract("ما نسبة النمو التي يتوقعها البنك؟", growth).text == "3 بالمائة"  # type: ignore[union-attr]
+    assert extract("What growth rate does the bank expect?", "Growth will reach 4 million.") is None
+    assert extract("How many people voted for the plan?", "The plan won 52% of the vote.") is None
+    died = "Mubarak died in Cairo at the age of 91, his family said."
+    assert extract("How old was Mubarak when he died?", died).text == "91"  # type: ignore[union-attr]
+    old = "A 38-year-old man was arrested in Italy on Friday."
+    assert extract("How old is the man arrested in Italy?", old).text == "38 years"  # type: ignore[union-attr]
+    assert extract("How old is the man arrested in Italy?", "Police arrested 3 men.") is None
+
+
+def test_a_number_that_names_or_dates_is_no_count() -> None:
+    """Flight numbers, a day joined to a date, a clock time written as four digits."""
+    flight = "Air India Express flight 1344 crashed while landing at Calicut."
+    assert extract("How many people were on the Air India Express flight?", flight) is None
+    assert extract("كم عدد ركاب الرحلة؟", "تحطمت الرحلة رقم 1344 في الهند.") is None
+    days = "On December 5 and 6, the government of Samoa shut public services."
+    assert extract("How many people died of measles in Samoa?", days) is None
+    assert extract("كم شخصا توفي في ساموا؟", days) is None
+    clock = "At about 15:30 local time (1430 UTC) a fire was reported at the airport."
+    assert extract("How many cars burned at the airport?", clock) is None
+    still = "The fire destroyed 300 cars at the airport, police said."
+    assert extract("How many cars burned at the airport?", still).text == "300"  # type: ignore[union-attr]
+
+
+def test_a_passage_sharing_no_word_with_the_question_gives_none() -> None:
+    """Same script and not one word of the question in the quote's passage: it is about
+    something else. The passage is read, not the quote alone."""
+    other = "They said the November 27 agreement between Turkey and Libya is null and void."
+    for question, expected in (
+        ("When did Sweden abolish compulsory military service?", None),
+        ("When was the agreement between Turkey and Libya signed?", "27 November 2019"),
+    ):
+        c = citation(1, other, published="2020-01-11")
+        answer = Answer(question, f"{other} [1]", False, "extractive", (c,))
+        got = short_answer(answer)
+        assert (got.text.split(" (")[0] if got else None) == expected  # (2019, its year)
+    lead, _, depth, *_ = _crowded("dup-story")
+    c = citation(1, depth, before=lead + " ", published="2015-08-13")
+    answer = Answer("How deep was the Papua earthquake?", f"{depth} [1]", False, "extractive", (c,))
+    assert short_answer(answer).text == "48 kilometres"  # type: ignore[union-attr]
