@@ -91,6 +91,8 @@ def extract(
     text: str | None
     if kind == "when":
         text = _when(sentence, dates, anchor, today, language)
+        if text and _news_day_only(question, sentence, dates):
+            text = None
     elif kind == "how_many":
         text = _how_many(question, sentence, dates, language)
     elif kind == "who":
@@ -203,6 +205,16 @@ def _when(
     if language == "ar":
         return _when_ar(m, anchor, status)
     return _when_en(m, anchor, status)
+
+
+def _news_day_only(question: str, sentence: str, dates: Sequence[DateMention]) -> bool:
+    """Whether the quote's one date is a weekday (the day of the news: "died on Monday") and
+    the quote, in the question's script, lacks a word of the question: the weekday answers
+    "When did X die?", not "When was X elected President?" (and an Arabic question's words hide
+    behind prefixes and stems, so there a weekday needs them all too)."""
+    if not any(m.kind == "weekday" for m in dates) or any(m.kind != "weekday" for m in dates):
+        return False
+    return _latin(question) == _latin(sentence) and _coverage(question, sentence) < 1.0
 
 
 def _bare_years(sentence: str, dates: Sequence[DateMention], language: str) -> list[str]:
