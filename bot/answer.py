@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from bot import refusal, timeline
 from bot.citations import NEED_QUESTION, REFUSAL, Answer, Citation, Decision, Turn, by_article
 from bot.retrieve import Passage, Retrieved, Retriever
+from bot.timeline import SAME_CLAIM
 from index.dates import article_day
 from index.errors import NewsbotError
 from index.facts import FACT_KINDS, answers_kind, kind_of
@@ -393,6 +394,10 @@ def signals(
     same = script_of(lead.chunk.text) == question.script
     chunk_text = f"{lead.chunk.title or ''} {lead.chunk.text}"
     numbers = _numbers(question.text)
+    # Other reports of the lead sentence's claim (another version of the same story) are no
+    # rival story: the margins are measured against the articles that say something else.
+    echo = corroborating(lead, i, passages)
+    rivals_ = [p for p in passages if p.chunk.article_id not in echo]
     features.update(
         relevance=max(s[1] for s in scored) - found.baseline,
         fair=lead.fair_score(i),
@@ -400,8 +405,8 @@ def signals(
         overlap=max(_overlap(question.tokens, p.chunk.text) for p in passages),
         same_script=float(same),
         lexical=max(p.lexical for p in passages),
-        margin=_margin(passages, lambda p: p.best_fair_score),
-        dense_margin=_margin(passages, lambda p: p.dense - p.dense_centre),
+        margin=_margin(rivals_, lambda p: p.best_fair_score),
+        dense_margin=_margin(rivals_, lambda p: p.dense - p.dense_centre),
         agree=float(
             top.chunk.article_id
             == lead.chunk.article_id
@@ -413,7 +418,8 @@ def signals(
         coverage_chunk=_overlap(question.tokens, chunk_text) if same else 0.0,
         lacking=lead.lacking,
         numbers_missing=float(bool(numbers - _numbers(chunk_text))),
-        sentence_margin=scored[0][0] - _next_story(scored),
+        sentence_margin=scored[0][0]
+        - _next_story([x for x in scored if x[2].chunk.article_id not in echo]),
     )
     return features
 
@@ -455,6 +461,23 @@ def reportable(question: str, passages: Sequence[Passage]) -> list[Passage]:
     return kept
 
 
+def corroborating(lead: Passage, i: int, passages: Sequence[Passage]) -> set[str]:
+    """The articles, other than ``lead``'s, with a sentence that states what sentence ``i`` of
+    ``lead`` states (cosine of at least ``timeline.SAME_CLAIM``: another report of the story,
+    the meeting "in early December" beside the meeting "moved to mid-January")."""
+    vecs = lead.chunk.sent_vecs
+    if not vecs.size or i >= len(vecs):
+        return set()
+    out = set()
+    for p in passages:
+        other = p.chunk.sent_vecs
+        if p.chunk.article_id == lead.chunk.article_id or not other.size:
+            continue
+        if other.shape[1] == vecs.shape[1] and float((other @ vecs[i]).max()) >= SAME_CLAIM:
+            out.add(p.chunk.article_id)
+    return out
+
+
 def rivals(
     features: dict[str, float],
     scored: list[tuple[float, float, Passage, int]],
@@ -464,6 +487,9 @@ def rivals(
     """The margins of ``features`` measured against every retrieved story, the ones
     ``reportable`` left out included, rather than against the kept ones only."""
     lead = scored[0][2].chunk.article_id
+    same = corroborating(scored[0][2], scored[0][3], passages)
+    passages = [p for p in passages if p.chunk.article_id not in same]
+    everything = [s for s in everything if s[2].chunk.article_id not in same]
     other = [s[0] for s in everything if s[2].chunk.article_id != lead]
     if other:
         features["sentence_margin"] = scored[0][0] - max(other)

@@ -328,3 +328,32 @@ def test_the_relevance_floor_is_lower_across_scripts(sample_settings):
     cross = sample_settings.min_relevance_cross
     assert answerer.threshold(arabic, same_script=False) == cross < answerer.threshold(arabic)
     assert answerer.threshold(english, same_script=False) == cross
+
+
+def test_another_report_of_the_same_claim_is_no_rival_story(sample_settings):
+    # Two versions of one story (the meeting announced, then moved) left no margin over "the
+    # next story", and the key question was refused on the dated golden set.
+    from dataclasses import replace
+
+    from bot.answer import corroborating
+    from bot.retrieve import Retrieved
+
+    def vec(*xs):
+        v = np.array(xs, dtype=np.float32)
+        return (v / np.linalg.norm(v))[None, :]
+
+    def with_vec(p, v):
+        return replace(p, chunk=replace(p.chunk, sent_vecs=v))
+
+    lead = with_vec(_passage("a", *_spans("They will meet in early December."), [0.9]), vec(1, 0))
+    echo = with_vec(_passage("b", *_spans("The meeting was moved to January."), [0.89]),
+                    vec(0.95, 0.31))  # fmt: skip
+    other = with_vec(_passage("c", *_spans("Floods killed 30 people."), [0.6]), vec(0, 1))
+    assert corroborating(lead, 0, [lead, echo, other]) == {"b"}
+    q = Question.of("When is the meeting?")
+    answerer = Answerer(sample_settings)
+    f = answerer.decide(q, Retrieved([lead, echo, other], baseline=0.0)).features
+    assert f["sentence_margin"] > 0.2  # over c (0.6), not over b (0.89)
+    apart = with_vec(echo, vec(0.5, 0.87))  # says something else: a rival again
+    g = answerer.decide(q, Retrieved([lead, apart, other], baseline=0.0)).features
+    assert g["sentence_margin"] < 0.05
