@@ -190,12 +190,12 @@ def rewrite_followup(question: str, history: Sequence[Turn]) -> str | None:
 
 
 # Arabic plural, nisba and feminine endings, longest first, that ``_light`` takes off a token.
-_AR_SUFFIXES = ("يين", "يون", "يات", "ات", "ين", "ون", "ية", "يه", "ي", "ه", "ة")
+_AR_SUFFIXES = ("يين", "يون", "يات", "ات", "ين", "ون", "ية", "يه", "ي", "ه", "ة", "ا")
 _ARABIC_TOKEN = re.compile("[\u0600-\u06ff]")
 
 
 def _light(token: str) -> str:
-    """An Arabic token without its plural, nisba or feminine ending, "أميركي" spelled as
+    """An Arabic token without its plural, nisba, feminine or accusative ending, "أميركي" as
     "أمريكي": "الأمريكي" and "أميركيين", "الإسرائيلي" and "وإسرائيليين" meet. Other tokens
     (already singular: index.text.match_tokens) are returned as they are."""
     if not _ARABIC_TOKEN.match(token):
@@ -207,11 +207,15 @@ def _light(token: str) -> str:
     return token
 
 
-def _overlap(question_tokens: frozenset[str], sentence: str) -> float:
-    """The share of ``question_tokens`` that ``sentence`` holds, Arabic words by light stems."""
+def _overlap(question_tokens: frozenset[str], sentence: str, light: bool = False) -> float:
+    """The share of ``question_tokens`` that ``sentence`` holds; with ``light``, Arabic words
+    compared by light stems too. The refusal's coverage signals read them so; the choice of
+    sentences does not (on the news tuning half it picked 2 of 10 Arabic answers worse)."""
     if not question_tokens:
         return 0.0
     tokens = set(match_tokens(sentence))
+    if not light:
+        return len(question_tokens & tokens) / len(question_tokens)
     stems = {_light(t) for t in tokens}
     found = sum(t in tokens or _light(t) in stems for t in question_tokens)
     return found / len(question_tokens)
@@ -414,8 +418,8 @@ def signals(
         ),
         typed=float(question.answered_by(sentence)),
         typed_near=float(any(question.answered_by(p.sentence(j)) for _, _, p, j in scored[:3])),
-        coverage=_overlap(question.tokens, sentence) if same else 0.0,
-        coverage_chunk=_overlap(question.tokens, chunk_text) if same else 0.0,
+        coverage=_overlap(question.tokens, sentence, light=True) if same else 0.0,
+        coverage_chunk=_overlap(question.tokens, chunk_text, light=True) if same else 0.0,
         lacking=lead.lacking,
         numbers_missing=float(bool(numbers - _numbers(chunk_text))),
         sentence_margin=scored[0][0]

@@ -314,10 +314,11 @@ def test_arabic_words_meet_across_plural_and_nisba_endings():
 
     q = Question.of("متى سيعقد الاجتماع الأمريكي الإسرائيلي؟")
     sentence = "قال مسؤولون إن مسؤولين أميركيين وإسرائيليين كبار سيجتمعون في ديسمبر."
-    assert _overlap(q.tokens, sentence) == 0.5  # الأمريكي ~ أميركيين, الإسرائيلي ~ وإسرائيليين
-    assert _overlap(q.tokens, "قال مسؤولون بريطانيون إنهم سيجتمعون.") == 0.0
+    assert _overlap(q.tokens, sentence, light=True) == 0.5  # الأمريكي ~ أميركيين, ~ وإسرائيليين
+    assert _overlap(q.tokens, sentence) == 0.0  # the sentence choice compares tokens as written
+    assert _overlap(q.tokens, "قال مسؤولون بريطانيون إنهم سيجتمعون.", light=True) == 0.0
     en = Question.of("How many stores does the deal cover?")
-    assert _overlap(en.tokens, "The deal covers 301 stores.") == 1.0
+    assert _overlap(en.tokens, "The deal covers 301 stores.", light=True) == 1.0
 
 
 def test_the_relevance_floor_is_lower_across_scripts(sample_settings):
