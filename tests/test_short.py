@@ -15,7 +15,8 @@ from fake_telegram import parse_html
 from bot import render
 from bot.catalogue import MESSAGES, language_of, localise, say
 from bot.citations import NEED_QUESTION, REFUSAL, Answer
-from bot.short import extract, short_answer
+from bot.short import dominant, extract, short_answer
+from index.embedding import Embedder
 from index.text import sentence_spans
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "articles" / "000_df79775a9f276dd4.txt"
@@ -295,3 +296,30 @@ def test_a_weekday_answers_only_the_news_of_that_day() -> None:
     senators = sentence("الشيوخ")
     got = extract("When did the senators call for a halt to arms sales?", senators)
     assert got is not None and got.text.startswith("Tuesday")
+
+
+def test_between_two_facts_of_one_article_the_question_words_choose(embedder: Embedder) -> None:
+    """The sample's toll of the war (43972) and of the attack (1206) are both quoted: the one
+    whose sentence holds the question's words ("attack": "هاجم") gives the short answer, and a
+    question that neither sentence holds better gets none."""
+    toll = citation(1, sentence("43972"), article_id="sample")
+    attack = citation(1, sentence("1206"), article_id="sample")
+
+    def ask(question: str) -> str | None:
+        answer = Answer(question, "x [1]", False, "extractive", (toll, attack))
+        got = short_answer(answer, embedder)
+        return got.line if got else None
+
+    assert ask("How many people did the Hamas attack kill?") == "1,206 people [1]"
+    assert ask("كم عدد الأشخاص الذين قتلوا في هجوم حماس؟") == "1206 أشخاص [1]"
+    assert ask("How many people were killed in Gaza according to the health ministry?") == (
+        "43,972 people [1]"
+    )
+    assert ask("How many civilians died?") is None
+
+
+def test_dominant_needs_a_word_won_and_none_lost() -> None:
+    assert dominant([[0.90, 0.95], [0.90, 0.85]], lead=0.04) == 0
+    assert dominant([[0.90, 0.95], [0.99, 0.85]], lead=0.04) is None  # each wins a word
+    assert dominant([[0.90, 0.92], [0.90, 0.90]], lead=0.04) is None  # no word by the lead
+    assert dominant([[0.9, 0.99], [0.9, 0.9], [0.99, 0.9]], lead=0.04) is None
