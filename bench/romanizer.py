@@ -11,8 +11,15 @@ and companies were left out by hand).
   the English spelling matches the Arabic as written (its own similarity >= 85), which is what
   matching a Latin name in a question to an Arabic article needs.
 
+- a name table from public data (``--wikidata FILE``): the Wikidata person names of Merhav and
+  Ash (COLING 2018, CC0), English and Arabic token by token with counts, the file
+  data/wd_arabic.normalized.aligned.tokens of github.com/steveash/NETransliteration-COLING2018
+  (fetched at session time, not committed). Each Arabic word becomes its most frequent English
+  spelling; a name is written only when every word of it is in the table, and "sure" only when
+  each word's spelling has at least 80% of that word's count.
+
 Adopted for short answers only if >= 90% right (issue 12). Run:
-    .venv/bin/python bench/romanizer.py [--json]
+    .venv/bin/python bench/romanizer.py [--wikidata FILE] [--json]
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import json
 import os
 import time
 import unicodedata
+from pathlib import Path
 
 NAMES = [
     # the sample article (data/articles): the spellings of the English press
@@ -115,16 +123,69 @@ def arabnamer() -> dict[str, object]:
     }
 
 
+def name_table(path: Path, sure: float = 0.8) -> dict[str, object]:
+    from collections import Counter, defaultdict
+
+    from index.dates import normalize_word
+
+    table: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for line in path.read_text("utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) == 3 and parts[2].isdigit():
+            table[normalize_word(parts[1].replace(" ", ""))][parts[0]] += int(parts[2])
+
+    def write(name: str, share: float) -> str | None:
+        words = []
+        for word in name.split():
+            counts = table.get(normalize_word(word))
+            if not counts:
+                return None
+            best, n = counts.most_common(1)[0]
+            if n / sum(counts.values()) < share:
+                return None
+            words.append(best.capitalize())
+        return " ".join(words)
+
+    report: dict[str, object] = {"names": len(NAMES), "arabic_words": len(table)}
+    for label, share in (("any", 0.0), ("sure", sure)):
+        got = [write(a, share) for a, _ in NAMES]
+        right = sum(
+            g is not None and _key(g) == _key(e) for g, (_, e) in zip(got, NAMES, strict=True)
+        )
+        written = sum(g is not None for g in got)
+        report[label] = {"written": written, "right": right, "wrong": written - right}
+        if label == "any":
+            report["right"] = right
+            report["share"] = round(right / len(NAMES), 3)
+            report["wrong"] = [
+                {"arabic": a, "english": e, "got": g}
+                for g, (a, e) in zip(got, NAMES, strict=True)
+                if g is not None and _key(g) != _key(e)
+            ]
+    report["seconds"] = 0.0
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    parser.add_argument(
+        "--wikidata", type=Path, help="wd_arabic.normalized.aligned.tokens (see above)"
+    )
+    parser.add_argument("--only-table", action="store_true", help="measure the table alone")
     args = parser.parse_args()
-    report = {"arabic-name-romanizer": romanizer(), "arabnamer": arabnamer()}
+    report = {} if args.only_table else {
+        "arabic-name-romanizer": romanizer(), "arabnamer": arabnamer()
+    }  # fmt: skip
+    if args.wikidata:
+        report["wikidata name table"] = name_table(args.wikidata)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=1))
         return
     for name, r in report.items():
         print(f"{name}: {r['right']}/{r['names']} right ({r['share']:.0%}) in {r['seconds']} s")
+        if "sure" in r:
+            print(f"    written {r['any']}; when sure {r['sure']}")
         for w in r["wrong"]:  # type: ignore[attr-defined]
             print("   ", w)
 
