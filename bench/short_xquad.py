@@ -6,7 +6,9 @@ directions (question language -> sentence language: en->ar, ar->ar, en->en, ar->
 retrieval had quoted that sentence (an oracle quote: this measures the short answer, not
 retrieval). A short answer is right when it and the gold answer in the question's language
 contain one another (digits as ASCII, thousands separators dropped, case folded); anything
-else it says is wrong. No question of XQuAD was looked at while writing bot/short.py.
+else it says is wrong. No question of XQuAD was looked at while writing bot/short.py's
+extract (measured here); the choice between facts (bot/short.py's choose, not used here) had
+one threshold fitted on XQuAD's tuning half (bench/short_choice.py).
 
     .venv/bin/python bench/short_xquad.py [--json]
 """
