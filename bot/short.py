@@ -67,6 +67,7 @@ def short_answer(answer: Answer, embedder: Embedder | None = None) -> ShortAnswe
     lead = answer.citations[0]
     today = dt.date.fromisoformat(answer.today) if answer.today else None
     found: dict[str, tuple[ShortAnswer, list[str]]] = {}
+    spans: dict[str, tuple[dt.date, dt.date] | None] = {}
     for c in answer.citations:
         if c.n != lead.n or _unrelated(answer.question, c.text):
             continue
@@ -74,11 +75,28 @@ def short_answer(answer: Answer, embedder: Embedder | None = None) -> ShortAnswe
                         today=today)  # fmt: skip
         if short is not None:
             found.setdefault(short.text, (short, []))[1].append(c.quote)
+            span = _when_span(c.quote, c.dates) if short.kind == "when" else None
+            spans.setdefault(short.text, span)
     if len(found) == 1:
         return next(iter(found.values()))[0]
     if len(found) < 2:
         return None
+    narrowest = _nested(spans)
+    if narrowest is not None:  # "December" and "early December": one fact, said more closely
+        return found[narrowest][0]
     return choose(answer.question, list(found.values()), embedder)
+
+
+def _nested(spans: dict[str, tuple[dt.date, dt.date] | None]) -> str | None:
+    """The fact whose days lie within every other's, when all are dates that nest so."""
+    if not spans or any(v is None for v in spans.values()):
+        return None
+    known = {k: v for k, v in spans.items() if v is not None}
+    inner = min(known, key=lambda k: (known[k][1] - known[k][0], k))
+    first, last = known[inner]
+    if all(a <= first and last <= b for a, b in known.values()):
+        return inner
+    return None
 
 
 # A fact is chosen among several when its sentences beat each other fact's on a word of the
@@ -303,6 +321,19 @@ def _when(
     if language == "ar":
         return _when_ar(m, anchor, status)
     return _when_en(m, anchor, status)
+
+
+def _when_span(sentence: str, dates: Sequence[DateMention]) -> tuple[dt.date, dt.date] | None:
+    """The days of the one date ``_when`` reads in ``sentence`` (month and part alone placed in
+    a fixed year when the article is undated), or None."""
+    mentions = [m for m in dates if m.kind != "weekday"] or list(dates)
+    if len(mentions) != 1 or _bare_years(sentence, dates, "en"):
+        return None
+    m = mentions[0]
+    if m.first is not None and m.last is not None:
+        return (m.first, m.last)
+    span = _placed(m)
+    return (span.first, span.last) if span else None
 
 
 def _news_day_only(question: str, sentence: str, dates: Sequence[DateMention]) -> bool:

@@ -323,3 +323,18 @@ def test_dominant_needs_a_word_won_and_none_lost() -> None:
     assert dominant([[0.90, 0.95], [0.99, 0.85]], lead=0.04) is None  # each wins a word
     assert dominant([[0.90, 0.92], [0.90, 0.90]], lead=0.04) is None  # no word by the lead
     assert dominant([[0.9, 0.99], [0.9, 0.9], [0.99, 0.9]], lead=0.04) is None
+
+
+def test_dates_that_nest_are_one_fact_said_more_closely() -> None:
+    """ "early December" and Miller's "the December meeting": the closer one, no choice."""
+    early = citation(1, sentence("أوائل كانون"), article_id="sample")
+    december = citation(1, sentence("اجتماع كانون"), article_id="sample")
+    answer = Answer("متى سيعقد الاجتماع؟", "x [1]", False, "extractive", (december, early))
+    got = short_answer(answer)
+    assert got is not None and got.text.startswith("أوائل كانون الأول/ديسمبر")
+    english = Answer("When is the meeting?", "x [1]", False, "extractive", (december, early))
+    got = short_answer(english)
+    assert got is not None and got.text.startswith("Early December")
+    war = citation(1, sentence("1206"), article_id="sample")  # 7 October 2023: no nesting
+    other = Answer("When did it happen?", "x [1]", False, "extractive", (early, war))
+    assert short_answer(other) is None
