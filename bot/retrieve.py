@@ -312,18 +312,31 @@ class Retriever:
         names = question_names(question)
         if not names:
             return {}
-        out = {}
-        for cid in sorted(fused, key=lambda c: -fused[c])[:NAME_CHECKED]:
-            chunk = chunks[cid]
-            text = self._searchable.get(cid)
-            if text is None:
-                text = searchable(f"{chunk.title or ''}\n{chunk.text}")
-                if len(self._searchable) > 4096:
-                    self._searchable.clear()
-                self._searchable[cid] = text
-            missing, _checked = missing_names(names, text)
-            if missing:
-                out[cid] = missing / len(names)
+        out: dict[str, float] = {}
+        checked: set[str] = set()
+        # A candidate past the first NAME_CHECKED, never checked, would rise above the checked
+        # ones that lose for lacking the name; so the check goes on down the ranking, with the
+        # penalty applied, until the first NAME_CHECKED have all been checked (or 4 times as
+        # many were). When no candidate has the name, the unchecked ones had come first.
+        while len(checked) < 4 * NAME_CHECKED:
+            penalised = sorted(
+                fused, key=lambda c: -(fused[c] - self.weights.names * out.get(c, 0))
+            )
+            todo = [c for c in penalised[:NAME_CHECKED] if c not in checked]
+            if not todo:
+                break
+            for cid in todo:
+                checked.add(cid)
+                chunk = chunks[cid]
+                text = self._searchable.get(cid)
+                if text is None:
+                    text = searchable(f"{chunk.title or ''}\n{chunk.text}")
+                    if len(self._searchable) > 4096:
+                        self._searchable.clear()
+                    self._searchable[cid] = text
+                missing, _checked = missing_names(names, text)
+                if missing:
+                    out[cid] = missing / len(names)
         return out
 
     def search(

@@ -82,3 +82,13 @@ def test_crowded_newsroom(crowded: Settings, case: dict[str, Any], capsys) -> No
     for c in cited:
         assert numbers.setdefault(c["article_id"], c["n"]) == c["n"]
     assert len(set(numbers.values())) == len(numbers)
+
+
+def test_every_passage_shown_was_checked_for_the_asked_name(crowded: Settings) -> None:
+    # No article names Egypt: every candidate loses for lacking it, and ones past the first 20
+    # checked, never checked, came first with nothing taken off (and were quoted).
+    from bot.retrieve import Retriever
+
+    found = Retriever(crowded).search("How many people died in Egypt's train crash?", k=10)
+    assert found.passages
+    assert all(p.lacking > 0 for p in found.passages), [p.chunk.text for p in found.passages]
