@@ -111,6 +111,72 @@ unesco|يونسكو اليونسكو
 opec|اوبك
 interpol|انتربول الانتربول
 europol|يوروبول اليوروبول
+brunei|بروناي
+chile|تشيلي شيلي
+peru|بيرو
+ecuador|اكوادور
+bolivia|بوليفي
+paraguay|باراغواي
+uruguay|اوروغواي
+finland finnish|فنلند
+iceland|ايسلند
+estonia|استوني
+latvia|لاتفي
+lithuania|ليتواني
+belarus|بيلاروس
+moldova|مولدوف
+croatia|كرواتي
+bosnia|بوسن
+slovenia|سلوفيني
+slovakia|سلوفاكي
+montenegro|مونتينيغرو
+kosovo|كوسوفو
+luxembourg|لوكسمبورغ
+malta maltese|مالط
+vietnam|فيتنام
+thai|تايلاند تايلندي
+cambodia|كمبودي
+myanmar burma|ميانمار بورما
+nepal|نيبال
+lanka|سريلانك
+mongolia|منغولي
+singapore|سنغافور
+taiwan|تايوان
+zealand|نيوزيلند
+samoa|ساموا
+fiji|فيجي
+papua|بابوا
+uzbek|اوزبك
+turkmen|تركمان
+tajik|طاجيك
+kyrgyz|قرغيز
+chad|تشاد
+cameroon|كاميرون
+ghana|غان
+guinea|غيني
+liberia|ليبيري
+gabon|غابون
+congo|كونغو
+angola|انغول
+zambia|زامبي
+zimbabwe|زيمبابوي
+mozambique|موزمبيق
+madagascar|مدغشقر
+tanzania|تنزاني
+uganda|اوغند
+rwanda|رواند
+burundi|بوروندي
+eritrea|اريتري
+botswana|بوتسوان
+namibia|ناميبي
+haiti|هايتي
+jamaica|جامايك
+panama|بنما
+nicaragua|نيكاراغو
+honduras|هندوراس
+guatemala|غواتيمال
+emirat uae|امارات
+vatican|فاتيكان
 dhabi|ظبي ابوظبي
 aden|عدن
 aleppo|حلب

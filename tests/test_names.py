@@ -51,3 +51,10 @@ def test_events_and_agencies_are_checked_across_scripts():
     assert lacks(question, "مباراة الجزائر والمغرب يوم الخميس في الساعة 17:00.") == (2, 2)
     assert lacks(question, "تنطلق الألعاب الأولمبية في باريس يوم 26 جويلية.") == (0, 2)
     assert lacks("What did UNICEF deliver?", "أعلنت اليونيسف توزيع لقاحات.") == (0, 1)
+
+
+def test_more_countries_meet_across_scripts_without_swallowing_neighbours():
+    assert lacks("When did the Sultan of Brunei die?", "توفي سلطان بروناي.") == (0, 1)
+    assert lacks("What did the UAE announce?", "قال وزير إماراتي إن") == (0, 1)
+    assert lacks("Who attacked in Libya?", "هجوم في ليبيريا") == (1, 1)  # Liberia is not Libya
+    assert lacks("What happened in Peru?", "انفجار في بيروت") == (1, 1)  # nor Beirut Peru
