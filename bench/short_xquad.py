@@ -10,7 +10,7 @@ else it says is wrong. No question of XQuAD was looked at while writing bot/shor
 extract (measured here); the choice between facts (bot/short.py's choose, not used here) had
 one threshold fitted on XQuAD's tuning half (bench/short_choice.py).
 
-    .venv/bin/python bench/short_xquad.py [--json]
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python bench/short_xquad.py [--split test] [--json]
 """
 
 from __future__ import annotations
@@ -63,6 +63,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the totals as JSON")
     parser.add_argument("--show", type=int, default=0, help="print this many wrong ones")
+    parser.add_argument(
+        "--split", choices=("tune", "test", "all"), default="all",
+        help="bench/xquad.py's halves: even paragraphs tune, odd test",
+    )  # fmt: skip
     args = parser.parse_args()
     data = {
         lang: json.loads((XQUAD / f"xquad.{lang}.json").read_text("utf-8"))["data"]
@@ -72,8 +76,12 @@ def main() -> None:
         collections.Counter
     )
     wrong = []
+    n = -1
     for art_ar, art_en in zip(data["ar"], data["en"], strict=True):
         for par_ar, par_en in zip(art_ar["paragraphs"], art_en["paragraphs"], strict=True):
+            n += 1
+            if args.split != "all" and ("tune" if n % 2 == 0 else "test") != args.split:
+                continue
             for qa_ar, qa_en in zip(par_ar["qas"], par_en["qas"], strict=True):
                 items = {
                     "ar": (qa_ar, par_ar["context"]),
