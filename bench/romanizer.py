@@ -10,6 +10,8 @@ and companies were left out by hand).
 - arabnamer (English -> Arabic, with a similarity score): right when the Arabic it writes for
   the English spelling matches the Arabic as written (its own similarity >= 85), which is what
   matching a Latin name in a question to an Arabic article needs.
+  Its false matches: the Arabic it writes for one English name matched to the Arabic of
+  another name of the list (a surname alone counts).
 
 - a name table from public data (``--wikidata FILE``): the Wikidata person names of Merhav and
   Ash (COLING 2018, CC0), English and Arabic token by token with counts, the file
@@ -109,18 +111,34 @@ def arabnamer() -> dict[str, object]:
     right = []
     wrong = []
     for result, (a, e) in zip(results, NAMES, strict=True):
-        written = str(getattr(result, "arabic", None) or getattr(result, "text", result))
+        written = _written(result)
         ok, score = an.similarity(written, a)
         right.append(ok)
         if not ok:
             wrong.append({"english": e, "arabic": a, "got": written, "score": score})
+    # the other way round: the Arabic of one name taken for another name of the list (a surname
+    # alone, "Miller" for "ماثيو ميلر", counts too: a check of names would let it pass)
+    false = [
+        {"english": e, "arabic": a2, "score": round(score, 1)}
+        for result, (_, e) in zip(results, NAMES, strict=True)
+        for a2, e2 in NAMES
+        if e2 != e
+        for ok, score in [an.similarity(_written(result), a2)]
+        if ok
+    ]
     return {
         "names": len(NAMES),
         "right": sum(right),
         "share": round(sum(right) / len(NAMES), 3),
+        "false_matches": f"{len(false)} of {len(NAMES) * (len(NAMES) - 1)} pairs",
         "seconds": round(seconds, 2),
         "wrong": wrong,
+        "false": false,
     }
+
+
+def _written(result: object) -> str:
+    return str(getattr(result, "arabic", None) or getattr(result, "text", result))
 
 
 def name_table(path: Path, sure: float = 0.8) -> dict[str, object]:
@@ -184,6 +202,8 @@ def main() -> None:
         return
     for name, r in report.items():
         print(f"{name}: {r['right']}/{r['names']} right ({r['share']:.0%}) in {r['seconds']} s")
+        if "false_matches" in r:
+            print(f"    false matches: {r['false_matches']}")
         if "sure" in r:
             print(f"    written {r['any']}; when sure {r['sure']}")
         for w in r["wrong"]:  # type: ignore[attr-defined]
