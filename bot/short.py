@@ -33,6 +33,7 @@ from bot.catalogue import language_of, say
 from bot.citations import Answer
 from index.dates import DateMention, article_day, normalize_word, resolve_dates
 from index.embedding import Embedder, get_embedder
+from index.errors import EmbeddingError
 from index.facts import ROLE_WORDS, is_year, kind_of
 from index.text import STOPWORDS, ascii_digits, match_tokens
 
@@ -114,7 +115,10 @@ def choose(
     """The candidate (short answer, the sentences giving it) that ``dominant`` picks by how
     each sentence holds the question's words (``word_matches``), or None."""
     sentences = [s for _, ss in candidates for s in ss]
-    matches = iter(word_matches(question, sentences, embedder))
+    try:
+        matches = iter(word_matches(question, sentences, embedder))
+    except EmbeddingError:
+        return None  # no model to read the words with: no choice, no short answer
     per_fact = []
     for _, ss in candidates:
         rows = [next(matches) for _ in ss]
