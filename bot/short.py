@@ -810,12 +810,37 @@ def _tokens_of(text: str) -> list[tuple[str, int, int]]:
     return [(normalize_word(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
 
 
+# English verbs whose past is not their stem plus an ending ("struck" is "strike" for the
+# question's words): form -> base.
+_IRREGULAR = {form: base for base, forms in (
+    line.split(":") for line in """arise:arose,arisen bear:bore,borne beat:beaten become:became
+    begin:began,begun bite:bit,bitten bleed:bled blow:blew,blown break:broke,broken
+    bring:brought build:built buy:bought catch:caught choose:chose,chosen come:came deal:dealt
+    dig:dug draw:drew,drawn drive:drove,driven eat:ate,eaten fall:fell,fallen feel:felt
+    fight:fought find:found flee:fled fly:flew,flown forbid:forbade,forbidden forget:forgot
+    freeze:froze,frozen get:got,gotten give:gave,given go:went,gone grow:grew,grown hang:hung
+    have:had hear:heard hide:hid,hidden hold:held keep:kept know:knew,known lay:laid lead:led
+    leave:left lend:lent lose:lost make:made mean:meant meet:met pay:paid ride:rode,ridden
+    ring:rang,rung rise:rose,risen run:ran say:said see:saw,seen seek:sought sell:sold
+    send:sent shake:shook,shaken shoot:shot show:shown shrink:shrank,shrunk sing:sang,sung
+    sink:sank,sunk sit:sat sleep:slept slide:slid speak:spoke,spoken spend:spent
+    stand:stood steal:stole,stolen stick:stuck sting:stung strike:struck,stricken
+    swear:swore,sworn swim:swam,swum swing:swung take:took,taken teach:taught tear:tore,torn
+    tell:told think:thought throw:threw,thrown understand:understood wake:woke,woken wear:wore,worn
+    win:won withdraw:withdrew,withdrawn write:wrote,written""".split()
+) for form in forms.split(",") if form}  # fmt: skip
+
+
 def _matches(word: str, asked: set[str]) -> bool:
     tokens = match_tokens(word)
     if not tokens:
         return False
     token = tokens[0]
-    return any(token == t or (len(t) >= 3 and token.startswith(t)) for t in asked)
+    base = _IRREGULAR.get(token, token)
+    return any(
+        token == t or (len(t) >= 3 and token.startswith(t)) or base == _IRREGULAR.get(t, t)
+        for t in asked
+    )
 
 
 def _after_anchor(question: str, sentence: str, max_words: int) -> list[tuple[int, int]]:

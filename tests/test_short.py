@@ -338,3 +338,11 @@ def test_dates_that_nest_are_one_fact_said_more_closely() -> None:
     war = citation(1, sentence("1206"), article_id="sample")  # 7 October 2023: no nesting
     other = Answer("When did it happen?", "x [1]", False, "extractive", (early, war))
     assert short_answer(other) is None
+
+
+def test_an_irregular_past_is_the_question_word() -> None:
+    """ "struck" is "strike": the quote holds every word of the question, and its weekday
+    answers it; the day he died still does not answer when he was elected."""
+    lead, *_ = _crowded("dup-story")
+    got = extract("When did the Papua earthquake strike?", lead, published="2015-08-13")
+    assert got is not None and got.text == "Thursday, 13 August 2015"
