@@ -341,8 +341,8 @@ def test_dates_that_nest_are_one_fact_said_more_closely() -> None:
 
 
 def test_an_irregular_past_is_the_question_word() -> None:
-    """ "struck" is "strike": the quote holds every word of the question, and its weekday
-    answers it; the day he died still does not answer when he was elected."""
+    """'struck' is 'strike': the quote holds every word of the question and its weekday answers
+    it ('elected' is still not 'died': test_a_weekday_answers_only_the_news_of_that_day)."""
     lead, *_ = _crowded("dup-story")
     got = extract("When did the Papua earthquake strike?", lead, published="2015-08-13")
     assert got is not None and got.text == "Thursday, 13 August 2015"
