@@ -395,6 +395,8 @@ def _reindex(
             manifest.delete_articles(removed)
             vectors.delete([c for ids in old.values() for c in ids])
             report.removed = len(removed)
+        if publisher is None:
+            Vectors(settings).settle()  # the next cold `ask` replays nothing (store.py)
         if publisher is None and Vectors(settings).count() != manifest.counts()[1]:
             # After this run's writes the counts should agree: if not, something else went
             # wrong (vectors lost meanwhile), and the next run checks every id.

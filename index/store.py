@@ -24,6 +24,7 @@ import socket
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,6 +163,10 @@ class _EmbeddedChroma:
             logger.debug("re-opened Chroma at %s: another process wrote to it", key)
 
 
+# Chroma's defaults: how many records it writes before it saves its vector index to disk, and
+# how many it keeps in a list searched by brute force before it adds them to its graph.
+CHROMA_SYNC_THRESHOLD = 1000
+CHROMA_BATCH_SIZE = 100
 _EMBEDDED: dict[Path, _EmbeddedChroma] = {}
 _EMBEDDED_LOCK = threading.Lock()
 LOCK_FILE = "newsbot-chroma.lock"
@@ -328,6 +333,45 @@ class Vectors:
         for i in range(0, len(ids), 4000):
             with self._use(write=True) as col:
                 col.delete(ids=list(ids[i : i + 4000]))
+
+    def settle(self) -> None:
+        """Embedded mode: have Chroma write its whole vector index to disk now, so that the
+        next process to load it has nothing to replay.
+
+        Chroma (1.5.9) writes its HNSW graph to disk every ``sync_threshold`` (1,000) records;
+        the records since are only in its log, and every process that loads the collection
+        inserts them into the graph again before its first query (up to 999 insertions: most
+        of a cold ``ask``'s first query at 10,000 articles, docs/SCALING.md). So: a threshold
+        of 2, Chroma re-opened (it reads the configuration when it loads the graph), one
+        record written again as it is, which makes it write the graph; then Chroma's defaults
+        again, and re-opened once more so this process's later writes use them.
+        """
+        if self.settings.chroma_url:
+            return  # a server keeps the graph in its memory; nothing is reloaded per question
+        embedded = _embedded(self.settings.store_dir)
+        restore = {"sync_threshold": CHROMA_SYNC_THRESHOLD, "batch_size": CHROMA_BATCH_SIZE}
+        with warnings.catch_warnings():
+            # modify() re-reads the configuration, whose embedding_function None Chroma calls
+            # "legacy" (a DeprecationWarning per call); the vectors are always ours.
+            warnings.filterwarnings("ignore", "legacy embedding function", DeprecationWarning)
+            with self._use(write=True) as col:
+                got = col.get(limit=1, include=["embeddings", "metadatas", "documents"])
+                if not got["ids"]:
+                    return
+                col.modify(configuration={"hnsw": {"sync_threshold": 2, "batch_size": 1}})
+            embedded.forget()
+            try:
+                with self._use(write=True) as col:
+                    col.upsert(
+                        ids=got["ids"],
+                        embeddings=got["embeddings"],
+                        metadatas=got["metadatas"],
+                        documents=got["documents"],
+                    )
+            finally:
+                with self._use(write=True) as col:
+                    col.modify(configuration={"hnsw": restore})
+                embedded.forget()
 
     def all_ids(self) -> set[str]:
         out: set[str] = set()

@@ -613,6 +613,29 @@ def test_a_failed_embedding_keeps_the_batches_before_it(
     assert listed == stored and len(stored) == 5
 
 
+@pytest.mark.filterwarnings("ignore:legacy embedding function config")
+def test_a_reindex_leaves_chroma_nothing_to_replay(settings, write_files):
+    """Chroma saves its vector index every 1,000 records and replays the rest from its log in
+    every process that loads it; a reindex ends with the index saved (Vectors.settle), so a
+    cold `ask` replays at most the one record written again for that."""
+    write_files(settings.articles_dir, {f"{i}.txt": news(i) for i in range(5)})
+    reindex(settings)
+    db = sqlite3.connect(f"file:{settings.store_dir / 'chroma.sqlite3'}?mode=ro", uri=True)
+    try:
+        saved = dict(
+            db.execute(
+                "SELECT s.scope, m.seq_id FROM max_seq_id m JOIN segments s ON s.id = m.segment_id"
+            )
+        )
+        logged = db.execute("SELECT MAX(seq_id) FROM embeddings_queue").fetchone()[0]
+    finally:
+        db.close()
+    assert saved.get("VECTOR", 0) >= logged - 1 >= 5
+    hnsw = Vectors(settings).collection().configuration["hnsw"]
+    assert hnsw["sync_threshold"] == index.store.CHROMA_SYNC_THRESHOLD
+    assert Vectors(settings).count() == 5
+
+
 def test_lost_vectors_are_reported_checked_and_repaired(settings, write_files, index_ids):
     write_files(settings.articles_dir, {f"{i}.txt": news(i) for i in range(3)})
     reindex(settings)
