@@ -24,7 +24,7 @@ from index.embedding import Embedder, get_embedder
 from index.errors import IndexMissingError
 from index.filters import Filters
 from index.manifest import Manifest, StoredChunk, background_vectors
-from index.names import missing_names, question_names, searchable
+from index.names import Name, missing_names, question_names, searchable
 from index.settings import Settings
 from index.store import Vectors
 from index.text import script_of
@@ -145,7 +145,8 @@ class Passage:
     # include the one-line-article discount, and ``centre`` the lacking-names one.
     centre: float = 0.0
     dense_centre: float = 0.0
-    # The share of the question's names this passage lacks (0 when none could be checked).
+    # The share of the question's names this passage lacks, of those that could be checked in it
+    # (0 when none could be).
     lacking: float = 0.0
 
     @property
@@ -305,19 +306,22 @@ class Retriever:
         return dense
 
     def _lacking(
-        self, question: str, chunks: dict[str, StoredChunk], fused: dict[str, float]
+        self,
+        question: str,
+        chunks: dict[str, StoredChunk],
+        fused: dict[str, float],
+        checked: set[str],
     ) -> dict[str, float]:
         """The share of the question's names each of the best candidates lacks (title and
-        text). Only the first NAME_CHECKED are read: the check costs ~0.3 ms a chunk."""
+        text); the candidates read are added to ``checked``. The check costs ~0.3 ms a chunk, so
+        it reads the first NAME_CHECKED, and goes on down the ranking with the penalty applied
+        until the first NAME_CHECKED have all been read (or 4 times as many were): a candidate
+        never read would rise above the read ones that lose for lacking the name (when no
+        candidate had the name, the unread ones came first)."""
         names = question_names(question)
         if not names:
             return {}
         out: dict[str, float] = {}
-        checked: set[str] = set()
-        # A candidate past the first NAME_CHECKED, never checked, would rise above the checked
-        # ones that lose for lacking the name; so the check goes on down the ranking, with the
-        # penalty applied, until the first NAME_CHECKED have all been checked (or 4 times as
-        # many were). When no candidate has the name, the unchecked ones had come first.
         while len(checked) < 4 * NAME_CHECKED:
             penalised = sorted(
                 fused, key=lambda c: -(fused[c] - self.weights.names * out.get(c, 0))
@@ -325,18 +329,27 @@ class Retriever:
             todo = [c for c in penalised[:NAME_CHECKED] if c not in checked]
             if not todo:
                 break
-            for cid in todo:
-                checked.add(cid)
-                chunk = chunks[cid]
-                text = self._searchable.get(cid)
-                if text is None:
-                    text = searchable(f"{chunk.title or ''}\n{chunk.text}")
-                    if len(self._searchable) > 4096:
-                        self._searchable.clear()
-                    self._searchable[cid] = text
-                missing, _checked = missing_names(names, text)
-                if missing:
-                    out[cid] = missing / len(names)
+            out.update(self._missing(names, chunks, todo))
+            checked.update(todo)
+        return out
+
+    def _missing(
+        self, names: tuple[Name, ...], chunks: dict[str, StoredChunk], cids: Sequence[str]
+    ) -> dict[str, float]:
+        """The share of ``names`` each of ``cids`` lacks, of those it could be checked for (a
+        name the table does not know cannot be looked for across scripts), when it lacks one."""
+        out = {}
+        for cid in cids:
+            chunk = chunks[cid]
+            text = self._searchable.get(cid)
+            if text is None:
+                text = searchable(f"{chunk.title or ''}\n{chunk.text}")
+                if len(self._searchable) > 4096:
+                    self._searchable.clear()
+                self._searchable[cid] = text
+            missing, checked = missing_names(names, text)
+            if missing:
+                out[cid] = missing / checked  # of the names that could be checked in it
         return out
 
     def search(
@@ -401,7 +414,8 @@ class Retriever:
             for cid in fused:
                 if chunk_script(chunks[cid]) != script:
                     fused[cid] += foreign
-        lacking = self._lacking(question, chunks, fused) if w.names else {}
+        checked: set[str] = set()
+        lacking = self._lacking(question, chunks, fused, checked) if w.names else {}
         for cid, share in lacking.items():
             fused[cid] -= w.names * share
         # Ties (a channel alone, or no BM25 match) go to the best sentence, when it counts.
@@ -409,6 +423,11 @@ class Retriever:
         ranked = sorted(fused, key=lambda c: (-fused[c], -tie.get(c, 0.0)))
         order, hidden = self._collapse(ranked, chunks)
         order = _spread(order, lambda cid: chunks[cid].article_id)
+        late = [cid for cid in order[:k] if cid not in checked]
+        if w.names and late and checked:
+            # Spread over articles, the passages shown can come from past the ones read: their
+            # lacking names are read too, so what the answer is told about them is true.
+            lacking.update(self._missing(question_names(question), chunks, late))
 
         def passage(cid: str, others: Sequence[str] = ()) -> Passage:
             return Passage(
