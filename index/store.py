@@ -167,6 +167,9 @@ class _EmbeddedChroma:
 # how many it keeps in a list searched by brute force before it adds them to its graph.
 CHROMA_SYNC_THRESHOLD = 1000
 CHROMA_BATCH_SIZE = 100
+# Vectors.settle leaves smaller collections as they are: Chroma replays them from its
+# brute-force list (no graph insertion), faster than a settle (two client opens, ~0.3 s).
+SETTLE_FROM = CHROMA_BATCH_SIZE
 _EMBEDDED: dict[Path, _EmbeddedChroma] = {}
 _EMBEDDED_LOCK = threading.Lock()
 LOCK_FILE = "newsbot-chroma.lock"
@@ -344,7 +347,8 @@ class Vectors:
         of a cold ``ask``'s first query at 10,000 articles, docs/SCALING.md). So: a threshold
         of 2, Chroma re-opened (it reads the configuration when it loads the graph), one
         record written again as it is, which makes it write the graph; then Chroma's defaults
-        again, and re-opened once more so this process's later writes use them.
+        again, and re-opened once more so this process's later writes use them. Not for a
+        collection of fewer than SETTLE_FROM records.
         """
         if self.settings.chroma_url:
             return  # a server keeps the graph in its memory; nothing is reloaded per question
@@ -355,9 +359,9 @@ class Vectors:
             # "legacy" (a DeprecationWarning per call); the vectors are always ours.
             warnings.filterwarnings("ignore", "legacy embedding function", DeprecationWarning)
             with self._use(write=True) as col:
-                got = col.get(limit=1, include=["embeddings", "metadatas", "documents"])
-                if not got["ids"]:
+                if col.count() < SETTLE_FROM:
                     return
+                got = col.get(limit=1, include=["embeddings", "metadatas", "documents"])
                 col.modify(configuration={"hnsw": {"sync_threshold": 2, "batch_size": 1}})
             embedded.forget()
             try:

@@ -614,10 +614,11 @@ def test_a_failed_embedding_keeps_the_batches_before_it(
 
 
 @pytest.mark.filterwarnings("ignore:legacy embedding function config")
-def test_a_reindex_leaves_chroma_nothing_to_replay(settings, write_files):
+def test_a_reindex_leaves_chroma_nothing_to_replay(settings, write_files, monkeypatch):
     """Chroma saves its vector index every 1,000 records and replays the rest from its log in
     every process that loads it; a reindex ends with the index saved (Vectors.settle), so a
     cold `ask` replays at most the one record written again for that."""
+    monkeypatch.setattr(index.store, "SETTLE_FROM", 1)  # (100 records in use)
     write_files(settings.articles_dir, {f"{i}.txt": news(i) for i in range(5)})
     reindex(settings)
     db = sqlite3.connect(f"file:{settings.store_dir / 'chroma.sqlite3'}?mode=ro", uri=True)
