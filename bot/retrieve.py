@@ -145,8 +145,7 @@ class Passage:
     # include the one-line-article discount, and ``centre`` the lacking-names one.
     centre: float = 0.0
     dense_centre: float = 0.0
-    # The share of the question's names this passage lacks, of those that could be checked in it
-    # (0 when none could be).
+    # The share of the question's names this passage lacks (0 when none could be checked).
     lacking: float = 0.0
 
     @property
@@ -336,8 +335,10 @@ class Retriever:
     def _missing(
         self, names: tuple[Name, ...], chunks: dict[str, StoredChunk], cids: Sequence[str]
     ) -> dict[str, float]:
-        """The share of ``names`` each of ``cids`` lacks, of those it could be checked for (a
-        name the table does not know cannot be looked for across scripts), when it lacks one."""
+        """The share of ``names`` each of ``cids`` lacks, for those that lack one (a name the
+        table does not know, not looked for across scripts, counts as not lacking: measured
+        as a share of the names that could be checked instead, English questions over the
+        Arabic half of the mixed stores lost 0.017 R@1 on the tuning half)."""
         out = {}
         for cid in cids:
             chunk = chunks[cid]
@@ -347,9 +348,9 @@ class Retriever:
                 if len(self._searchable) > 4096:
                     self._searchable.clear()
                 self._searchable[cid] = text
-            missing, checked = missing_names(names, text)
+            missing, _checked = missing_names(names, text)
             if missing:
-                out[cid] = missing / checked  # of the names that could be checked in it
+                out[cid] = missing / len(names)
         return out
 
     def search(
