@@ -306,20 +306,17 @@ class Retriever:
 
     def _lacking(
         self,
-        question: str,
+        names: tuple[Name, ...],
         chunks: dict[str, StoredChunk],
         fused: dict[str, float],
         checked: set[str],
     ) -> dict[str, float]:
-        """The share of the question's names each of the best candidates lacks (title and
+        """The share of the question's ``names`` each of the best candidates lacks (title and
         text); the candidates read are added to ``checked``. The check costs ~0.3 ms a chunk, so
         it reads the first NAME_CHECKED, and goes on down the ranking with the penalty applied
         until the first NAME_CHECKED have all been read (or 4 times as many were): a candidate
         never read would rise above the read ones that lose for lacking the name (when no
         candidate had the name, the unread ones came first)."""
-        names = question_names(question)
-        if not names:
-            return {}
         out: dict[str, float] = {}
         while len(checked) < 4 * NAME_CHECKED:
             penalised = sorted(
@@ -416,7 +413,8 @@ class Retriever:
                 if chunk_script(chunks[cid]) != script:
                     fused[cid] += foreign
         checked: set[str] = set()
-        lacking = self._lacking(question, chunks, fused, checked) if w.names else {}
+        names = question_names(question) if w.names else ()
+        lacking = self._lacking(names, chunks, fused, checked) if names else {}
         for cid, share in lacking.items():
             fused[cid] -= w.names * share
         # Ties (a channel alone, or no BM25 match) go to the best sentence, when it counts.
@@ -425,10 +423,10 @@ class Retriever:
         order, hidden = self._collapse(ranked, chunks)
         order = _spread(order, lambda cid: chunks[cid].article_id)
         late = [cid for cid in order[:k] if cid not in checked]
-        if w.names and late and checked:
+        if names and late:
             # Spread over articles, the passages shown can come from past the ones read: their
             # lacking names are read too, so what the answer is told about them is true.
-            lacking.update(self._missing(question_names(question), chunks, late))
+            lacking.update(self._missing(names, chunks, late))
 
         def passage(cid: str, others: Sequence[str] = ()) -> Passage:
             return Passage(
