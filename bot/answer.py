@@ -189,8 +189,9 @@ def rewrite_followup(question: str, history: Sequence[Turn]) -> str | None:
     return f"{previous} {question}"
 
 
-# Arabic plural, nisba and feminine endings, longest first, that ``_light`` takes off a token.
-_AR_SUFFIXES = ("يين", "يون", "يات", "ات", "ين", "ون", "ية", "يه", "ي", "ه", "ة", "ا")
+# Arabic plural, nisba and feminine endings, longest first, that ``_light`` takes off a token
+# (match_tokens has already written ة as ه).
+_AR_SUFFIXES = ("يين", "يون", "يات", "ات", "ين", "ون", "يه", "ي", "ه", "ا")
 _ARABIC_TOKEN = re.compile("[\u0600-\u06ff]")
 
 
