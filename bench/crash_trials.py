@@ -297,6 +297,16 @@ def judge_answers(
 # --- main ----------------------------------------------------------------------------------------
 
 
+def conclude(out: Path, summary: dict[str, Any]) -> int:
+    """Write and print ``summary``; exit status 0 when no trial and no final check found a
+    problem."""
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    ok = not summary["trials_with_problems"] and not summary["final_problems"]
+    print("SURVIVED" if ok else "FAILED")
+    return 0 if ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kills", type=int, default=24)
@@ -447,11 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         "final_problems": final_problems,
         "minutes": round((time.monotonic() - began) / 60, 1),
     }
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
-    print(json.dumps(summary, indent=2, ensure_ascii=False))
-    ok = not summary["trials_with_problems"] and not final_problems
-    print("SURVIVED" if ok else "FAILED")
-    return 0 if ok else 1
+    return conclude(args.out, summary)
 
 
 # --- server mode: the server is the index ----------------------------------------------------
@@ -728,11 +734,7 @@ def server_main(args: argparse.Namespace) -> int:
         "minutes": round((time.monotonic() - began) / 60, 1),
     }
     server.kill()
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
-    print(json.dumps(summary, indent=2, ensure_ascii=False))
-    ok = not summary["trials_with_problems"] and not final_problems
-    print("SURVIVED" if ok else "FAILED")
-    return 0 if ok else 1
+    return conclude(args.out, summary)
 
 
 EXPECTED = r"""
