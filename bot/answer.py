@@ -46,6 +46,16 @@ _SLOT = {
 # Only "where": a sentence naming the date ("the date of the meeting was postponed") or the
 # count does not answer "when" or "how many", and it outscored the December sentence.
 
+# Within the story chosen, a bonus (times the share) for a sentence holding the question's words
+# that the story's first sentence lacks. A news story's first sentence restates the story and
+# holds most of the question's words ("Iran shot down the Ukrainian jet"); the asked detail
+# ("how many people were killed") sits in a later sentence that e5 scores lower, often with a
+# pronoun for the story's subject ("He was aged 84"). A best sentence that gives the date or
+# number asked for stays first (the sample's Arabic question: its first sentence gives the date,
+# a later one holds "meeting"). Fitted on the news tuning half, first quote holds the answer:
+# none 19 of 36, 0.05 and 0.10 21, 0.15 to 0.30 22. The refusal's signals are measured before it.
+FOCUS_WEIGHT = 0.15
+
 # A headline quoted as the answer reads as a claim without its facts; it is passed over when a
 # body sentence scores within this much of it.
 HEADLINE_PENALTY = 0.08
@@ -243,6 +253,36 @@ def _typed(
     ]
 
 
+def focused(
+    question: Question, scored: list[tuple[float, float, Passage, int]]
+) -> list[tuple[float, float, Passage, int]]:
+    """``scored`` with FOCUS_WEIGHT times the share of the question's focus words added to the
+    sentences of the leading story that share the question's script, and sorted again.
+
+    The focus words are the question's words that the story's first sentence (the earliest one
+    retrieved) does not hold: what the question asks beyond the story itself. Other stories
+    are left as they are, so the story quoted does not change.
+    """
+    if not scored or not question.tokens:
+        return scored
+    top = scored[0][2].sentence(scored[0][3])
+    if KIND_SHARE.get(question.kind or "") == 1.0 and question.answered_by(top):
+        return scored  # the best sentence already gives the date or the number asked for
+    lead = scored[0][2].chunk.article_id
+    own = [(p.chunk.ordinal, i, p) for _, _, p, i in scored if p.chunk.article_id == lead]
+    _, first, p0 = min(own, key=lambda o: (o[0], o[1]))
+    focus = question.tokens - set(match_tokens(p0.sentence(first)))
+    if not focus:
+        return scored
+    out = []
+    for total, cos, p, i in scored:
+        if p.chunk.article_id == lead and script_of(p.chunk.text) == question.script:
+            total += FOCUS_WEIGHT * len(focus & set(match_tokens(p.sentence(i)))) / len(focus)
+        out.append((total, cos, p, i))
+    out.sort(key=lambda s: -s[0])
+    return out
+
+
 def _margin(passages: Sequence[Passage], score: Callable[[Passage], float]) -> float:
     """How far the best article's score is above the best other article's."""
     best: dict[str, float] = {}
@@ -335,7 +375,7 @@ class Answerer:
         if confidence < (refusal.THRESHOLD if minimum is None else minimum):
             logger.info("refusing: confidence %.3f", confidence)
             return Decision((), features)
-        return Decision(self.choose(scored), features)
+        return Decision(self.choose(focused(question, scored)), features)
 
     def ranked(
         self, question: Question, passages: Sequence[Passage]
