@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.answer import Answerer
 from bot.citations import REFUSAL
-from bot.retrieve import Retriever, Weights, fuse
-from index.manifest import COMMON_TERM_MIN, Manifest
+from bot.retrieve import Retriever, Weights, _covered, _foreign_share, fuse
+from index.manifest import COMMON_TERM_MIN, Manifest, StoredChunk
 from index.settings import Settings
 from index.text import match_tokens, query_terms
 
@@ -145,6 +146,32 @@ def test_weights_for_ablations() -> None:
 def _questions(name: str) -> list[dict[str, object]]:
     lines = (BENCH / name).read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
+
+
+def _chunk(cid: str, text: str, language: str) -> StoredChunk:
+    return StoredChunk(
+        id=cid, article_id=cid, ordinal=0, text=text, sentences=((0, len(text)),),
+        sent_vecs=np.zeros((0, 0), dtype=np.float32), title=None, source=None, url=None,
+        published=None, language=language, path=None,
+    )  # fmt: skip
+
+
+def test_the_foreign_script_bonus_gives_way_to_a_passage_that_shares_the_question_words() -> None:
+    question = "Which rocket carried the satellite into orbit?"  # rocket, carried, satellite, orbit
+    chunks = {
+        "ar": _chunk("ar", "أطلقت الصين القمر الاصطناعي على متن الصاروخ.", "ar"),
+        "en1": _chunk("en1", "The satellite reached its orbit.", "en"),  # 2 of the 4 words
+        "en2": _chunk("en2", "A rocket carried the satellite into orbit on Friday.", "en"),  # all
+    }
+    fused = {"ar": 0.3, "en1": 0.2, "en2": 0.1}
+    assert _covered(question, chunks, fused, "latin") == 1.0
+    two = {k: chunks[k] for k in ("ar", "en1")}
+    assert _covered(question, two, {k: fused[k] for k in two}, "latin") == 0.5
+    assert _covered(question, {"ar": chunks["ar"]}, {"ar": 0.3}, "latin") == 0.0
+    w = Weights()
+    assert _foreign_share(w, 0.5) == 1.0  # the bias is corrected in full
+    assert _foreign_share(w, 1.0) == 0.0  # a passage of the question's language holds every word
+    assert _foreign_share(w, (w.foreign_from + w.foreign_to) / 2) == pytest.approx(0.5)
 
 
 def test_golden_questions_are_answered_from_the_sample_article(sample_settings: Settings) -> None:
