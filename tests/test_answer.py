@@ -412,3 +412,14 @@ def test_another_report_of_the_same_claim_is_no_rival_story(sample_settings):
     apart = with_vec(echo, vec(0.5, 0.87))  # says something else: a rival again
     g = answerer.decide(q, Retrieved([lead, apart, other], baseline=0.0)).features
     assert g["sentence_margin"] < 0.05
+
+
+def test_coverage_across_scripts_reads_the_question_words_by_their_vectors(embedder):
+    from bot.answer import coverage_across
+
+    english = "How many people were killed in the attack on the prison?"
+    assert coverage_across(english, "قتل 12 شخصا في الهجوم على السجن", embedder) >= 0.75
+    assert coverage_across(english, "ارتفعت أسعار النفط في الأسواق العالمية", embedder) == 0.0
+    arabic = "كم شخصا قتل في الهجوم على السجن؟"
+    assert coverage_across(arabic, "The attack on the prison killed 12 people.", embedder) >= 0.75
+    assert coverage_across(arabic, "Oil prices rose on world markets.", embedder) == 0.0
