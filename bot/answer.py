@@ -279,7 +279,7 @@ def focused(
     out = []
     for total, cos, p, i in scored:
         if p.chunk.article_id == lead and script_of(p.chunk.text) == question.script:
-            total += FOCUS_WEIGHT * len(focus & set(match_tokens(p.sentence(i)))) / len(focus)
+            total += FOCUS_WEIGHT * _overlap(focus, p.sentence(i))
         out.append((total, cos, p, i))
     out.sort(key=lambda s: -s[0])
     return out

@@ -140,15 +140,14 @@ COVERED_READ = 5
 
 
 def _covered(
-    question: str, chunks: Mapping[str, StoredChunk], fused: Mapping[str, float], script: str
+    question: str, chunks: Mapping[str, StoredChunk], fused: Mapping[str, float], own: list[str]
 ) -> float:
     """The largest share of the question's content words that one of the COVERED_READ best
-    passages in the question's script holds (0 when there is none)."""
+    passages of ``own`` (the candidates in the question's script) holds (0 when none)."""
     asked = set(content_tokens(question))
     if not asked:
         return 0.0
-    same = [cid for cid in fused if chunk_script(chunks[cid]) == script]
-    same.sort(key=lambda cid: -fused[cid])
+    same = sorted(own, key=lambda cid: -fused[cid])
     return max(
         (
             len(asked & set(match_tokens(chunks[cid].text))) / len(asked)
@@ -448,12 +447,12 @@ class Retriever:
         fused = fuse(fair_dense, fair_sent, lex_score, self.weights, lang.__getitem__)
         script = script_of(question)
         foreign = w.foreign_ar if script == "arabic" else w.foreign
-        if foreign:
-            foreign *= _foreign_share(w, _covered(question, chunks, fused, script))
-        if foreign:
-            for cid in fused:
-                if chunk_script(chunks[cid]) != script:
-                    fused[cid] += foreign
+        others = {cid for cid in fused if chunk_script(chunks[cid]) != script} if foreign else set()
+        if others:  # in a one-language pool the bonus would reach no one: nothing to read
+            own = [cid for cid in fused if cid not in others]
+            foreign *= _foreign_share(w, _covered(question, chunks, fused, own))
+            for cid in others:
+                fused[cid] += foreign
         checked: set[str] = set()
         names = question_names(question) if w.names else ()
         lacking = self._lacking(names, chunks, fused, checked) if names else {}

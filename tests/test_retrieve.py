@@ -164,10 +164,9 @@ def test_the_foreign_script_bonus_gives_way_to_a_passage_that_shares_the_questio
         "en2": _chunk("en2", "A rocket carried the satellite into orbit on Friday.", "en"),  # all
     }
     fused = {"ar": 0.3, "en1": 0.2, "en2": 0.1}
-    assert _covered(question, chunks, fused, "latin") == 1.0
-    two = {k: chunks[k] for k in ("ar", "en1")}
-    assert _covered(question, two, {k: fused[k] for k in two}, "latin") == 0.5
-    assert _covered(question, {"ar": chunks["ar"]}, {"ar": 0.3}, "latin") == 0.0
+    assert _covered(question, chunks, fused, ["en1", "en2"]) == 1.0
+    assert _covered(question, chunks, fused, ["en1"]) == 0.5
+    assert _covered(question, chunks, fused, []) == 0.0
     w = Weights()
     assert _foreign_share(w, 0.5) == 1.0  # the bias is corrected in full
     assert _foreign_share(w, 1.0) == 0.0  # a passage of the question's language holds every word
